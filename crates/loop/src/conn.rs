@@ -1,0 +1,832 @@
+//! [`Conn`]: one connection's state machine.
+//!
+//! A `Conn` is driven by its event loop with readiness events and the time;
+//! it never reads the clock and never polls. It talks to its socket through
+//! [`Transport`], which tests implement with scripted bytes.
+//!
+//! Per event, a connection (1) writes what it owes, (2) reads until the
+//! socket is drained, and (3) answers every whole request it holds, in
+//! order, into one write buffer, so pipelined responses leave together.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use netrunner_pool::{BufPool, Recycle};
+use netrunner_wire::{
+    encode_continue, encode_response, BodyDecoder, Framing, HeadParser, HttpDate, HttpError,
+    Limits, Method, Request, RequestHead, Response, ResponseContext, Version,
+};
+
+use crate::handler::Handler;
+
+/// Bytes a connection's read buffer starts with.
+pub(crate) const READ_BUF_SIZE: usize = 16 * 1024;
+/// Read room kept free behind a partial request, so reads are never tiny.
+const MIN_READ_ROOM: usize = 4 * 1024;
+/// Output a connection may queue before it stops answering pipelined
+/// requests and waits for the client to read.
+const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// How long a connection closed after an error keeps reading (and dropping)
+/// what the client still sends, so that the client reads the response
+/// instead of a reset (a lingering close).
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+/// Most bytes read and dropped while lingering.
+const LINGER_MAX_BYTES: usize = 1024 * 1024;
+
+/// A byte stream under a connection: a TCP socket, or a test script.
+pub(crate) trait Transport: Read + Write {
+    /// Send FIN: no more bytes from this side.
+    fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+impl Transport for mio::net::TcpStream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+/// What a connection's owner should do after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Keep it; wait for the next event or its deadline.
+    Wait,
+    /// Close and forget it.
+    Close,
+}
+
+/// Readiness reported by the poller for one event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ready {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    /// The peer's FIN has arrived: read to the end, whatever a short read
+    /// suggests, since no later event will announce it.
+    pub(crate) read_closed: bool,
+}
+
+/// What every connection of a loop shares: the application, the limits,
+/// the `Date`, and the buffers it borrows.
+pub(crate) struct Shared<'a> {
+    pub(crate) handler: &'a dyn Handler,
+    pub(crate) limits: &'a Limits,
+    pub(crate) date: &'a HttpDate,
+    pub(crate) pool: &'a mut BufPool<Buffers>,
+}
+
+/// The buffers of a busy connection, lent by the loop's pool and given back
+/// when the connection goes idle.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers {
+    read: ReadBuf,
+    write: Vec<u8>,
+    written: usize,
+    body: Vec<u8>,
+    head: RequestHead,
+}
+
+impl Recycle for Buffers {
+    fn reuse(&mut self) -> bool {
+        self.written = 0;
+        self.read.clear();
+        // Drop buffers that one large request grew, rather than keep them.
+        self.read.data.len() <= 2 * READ_BUF_SIZE && self.write.reuse() && self.body.reuse()
+    }
+}
+
+/// A read buffer that is initialised once, so reading into it costs no
+/// zeroing: `data[start..end]` holds bytes not yet consumed.
+#[derive(Debug, Default)]
+struct ReadBuf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadBuf {
+    fn unconsumed(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.clear();
+        }
+    }
+
+    /// Remove `len` bytes at `at` (relative to `start`), keeping what is
+    /// before and after them.
+    fn remove(&mut self, at: usize, len: usize) {
+        let from = self.start + at;
+        self.data.copy_within(from + len..self.end, from);
+        self.end -= len;
+    }
+
+    fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Room to read into, made by moving bytes to the front or growing.
+    fn spare(&mut self) -> &mut [u8] {
+        if self.data.is_empty() {
+            self.data = vec![0; READ_BUF_SIZE];
+        }
+        if self.data.len() - self.end < MIN_READ_ROOM && self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.data.len() - self.end < MIN_READ_ROOM {
+            let grown = self.data.len() * 2;
+            self.data.resize(grown, 0);
+        }
+        &mut self.data[self.end..]
+    }
+
+    fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+}
+
+/// Where a connection is in its request stream.
+#[derive(Debug)]
+enum State {
+    /// Waiting for, or in the middle of, a request head. With no bytes and
+    /// no output this is the idle keep-alive state.
+    Head { parser: HeadParser },
+    /// A head of `head_len` bytes (still at the front of the read buffer)
+    /// was accepted; its body is being read.
+    Body {
+        decoder: BodyDecoder,
+        head_len: usize,
+    },
+    /// The last response is queued; once it is written the connection
+    /// closes (after a lingering read when `linger`).
+    Closing { linger: bool },
+    /// The write side is shut; what the client still sends is dropped
+    /// until it closes or the deadline passes.
+    Lingering { until: Instant, dropped: usize },
+}
+
+/// One connection: its state, its peer, and its buffers while busy.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    state: State,
+    bufs: Option<Box<Buffers>>,
+    peer: SocketAddr,
+    /// The socket may have more bytes: keep reading until `WouldBlock`.
+    read_ready: bool,
+    /// The FIN has been reported: the next read that is short is not the end.
+    read_closed: bool,
+    /// The last write stopped at `WouldBlock`: wait for a writable event.
+    write_blocked: bool,
+    /// The peer sent FIN.
+    peer_closed: bool,
+    /// Shutdown asked the connection to finish its request and close.
+    draining: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(peer: SocketAddr) -> Conn {
+        Conn {
+            state: State::Head {
+                parser: HeadParser::new(),
+            },
+            bufs: None,
+            peer,
+            read_ready: true,
+            read_closed: false,
+            write_blocked: false,
+            peer_closed: false,
+            draining: false,
+        }
+    }
+
+    /// The time by which the connection must be dealt with, if any.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Lingering { until, .. } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection holds buffers (it is not idle).
+    pub(crate) fn holds_buffers(&self) -> bool {
+        self.bufs.is_some()
+    }
+
+    /// Whether the connection is between requests with nothing owed.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Head { .. }) && self.bufs.is_none()
+    }
+
+    /// The deadline passed.
+    pub(crate) fn on_deadline(&mut self, now: Instant) -> Next {
+        match self.deadline() {
+            Some(at) if at <= now => Next::Close,
+            _ => Next::Wait,
+        }
+    }
+
+    /// Finish what is in progress, then close.
+    pub(crate) fn on_shutdown(&mut self) -> Next {
+        self.draining = true;
+        if self.is_idle() {
+            Next::Close
+        } else {
+            Next::Wait
+        }
+    }
+
+    /// Readiness reported for this connection's socket.
+    pub(crate) fn on_ready(
+        &mut self,
+        io: &mut impl Transport,
+        ready: Ready,
+        shared: &mut Shared<'_>,
+        now: Instant,
+    ) -> Next {
+        self.read_ready |= ready.readable;
+        self.read_closed |= ready.read_closed;
+        if ready.writable {
+            self.write_blocked = false;
+        }
+        let mut bufs = match self.bufs.take() {
+            Some(bufs) => bufs,
+            None => Box::new(shared.pool.take()),
+        };
+        let next = self.drive(io, &mut bufs, shared, now);
+        let idle = matches!(self.state, State::Head { .. })
+            && bufs.read.unconsumed().is_empty()
+            && bufs.written == bufs.write.len();
+        if next == Next::Close || idle {
+            shared.pool.give(*bufs);
+        } else {
+            self.bufs = Some(bufs);
+        }
+        next
+    }
+
+    fn drive(
+        &mut self,
+        io: &mut impl Transport,
+        bufs: &mut Buffers,
+        shared: &mut Shared<'_>,
+        now: Instant,
+    ) -> Next {
+        loop {
+            if let State::Lingering { dropped, .. } = &mut self.state {
+                return linger(io, &mut bufs.read, dropped);
+            }
+            self.answer(bufs, shared);
+            if bufs.written < bufs.write.len() && !self.write_blocked {
+                match flush(io, bufs) {
+                    Ok(done) => self.write_blocked = !done,
+                    Err(_) => return Next::Close,
+                }
+            }
+            let flushed = bufs.written == bufs.write.len();
+            if flushed {
+                bufs.write.clear();
+                bufs.written = 0;
+            }
+            if let State::Closing { linger } = self.state {
+                if !flushed {
+                    return Next::Wait;
+                }
+                if !linger || self.peer_closed || io.shutdown_write().is_err() {
+                    return Next::Close;
+                }
+                self.state = State::Lingering {
+                    until: now + LINGER,
+                    dropped: 0,
+                };
+                continue;
+            }
+            if self.peer_closed {
+                // Answer what arrived before the FIN, then close: a partial
+                // request can never complete.
+                return if flushed { Next::Close } else { Next::Wait };
+            }
+            if self.draining && flushed && matches!(self.state, State::Head { .. }) {
+                if bufs.read.unconsumed().is_empty() {
+                    return Next::Close;
+                }
+            }
+            if !self.read_ready || bufs.write.len() - bufs.written >= WRITE_HIGH_WATER {
+                return Next::Wait;
+            }
+            let spare = bufs.read.spare();
+            let room = spare.len();
+            match io.read(spare) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    self.read_ready = false;
+                }
+                Ok(n) => {
+                    bufs.read.filled(n);
+                    // Edge-triggered readiness: a short read drained the
+                    // socket, and any later bytes raise a new event.
+                    self.read_ready = n == room || self.read_closed;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.read_ready = false;
+                    return Next::Wait;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Next::Close,
+            }
+        }
+    }
+
+    /// Answer every whole request in the read buffer, in order.
+    fn answer(&mut self, bufs: &mut Buffers, shared: &mut Shared<'_>) {
+        loop {
+            if bufs.write.len() - bufs.written >= WRITE_HIGH_WATER {
+                return;
+            }
+            match &mut self.state {
+                State::Head { parser } => {
+                    let data = bufs.read.unconsumed();
+                    if data.is_empty() {
+                        return;
+                    }
+                    match parser.parse(data, shared.limits, &mut bufs.head) {
+                        Ok(None) => return,
+                        Ok(Some(head_len)) => match bufs.head.framing() {
+                            Framing::None => {
+                                bufs.body.clear();
+                                self.respond(bufs, head_len, shared);
+                                bufs.read.consume(head_len);
+                            }
+                            framing => {
+                                bufs.body.clear();
+                                // RFC 9110 §10.1.1: ask for the body only when
+                                // none of it has been sent yet.
+                                if bufs.head.expects_continue() && data.len() == head_len {
+                                    encode_continue(&mut bufs.write);
+                                }
+                                self.state = State::Body {
+                                    decoder: BodyDecoder::new(
+                                        framing,
+                                        shared.limits.max_body_bytes,
+                                    ),
+                                    head_len,
+                                };
+                            }
+                        },
+                        Err(err) => return self.reject(err, bufs, shared),
+                    }
+                }
+                State::Body { decoder, head_len } => {
+                    let head_len = *head_len;
+                    let data = &bufs.read.unconsumed()[head_len..];
+                    if data.is_empty() {
+                        return;
+                    }
+                    match decoder.decode(data, &mut bufs.body) {
+                        Ok(step) => {
+                            bufs.read.remove(head_len, step.consumed);
+                            if !step.done {
+                                return;
+                            }
+                            self.state = State::Head {
+                                parser: HeadParser::new(),
+                            };
+                            self.respond(bufs, head_len, shared);
+                            bufs.read.consume(head_len);
+                        }
+                        Err(err) => return self.reject(err, bufs, shared),
+                    }
+                }
+                State::Closing { .. } | State::Lingering { .. } => return,
+            }
+        }
+    }
+
+    /// Run the handler for the request whose head is the first `head_len`
+    /// bytes of the read buffer and whose body is in `bufs.body`.
+    fn respond(&mut self, bufs: &mut Buffers, head_len: usize, shared: &mut Shared<'_>) {
+        let head = &bufs.head;
+        let req = Request::new(head, &bufs.read.unconsumed()[..head_len], &bufs.body)
+            .with_peer(self.peer);
+        let keep_alive = head.keep_alive() && !self.draining;
+        let cx = ResponseContext {
+            version: head.version(),
+            keep_alive,
+            head_request: head.method() == Method::Head,
+        };
+        match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&req))) {
+            Ok(res) => {
+                encode_response(&res, cx, shared.date, &mut bufs.write);
+                if !keep_alive {
+                    // Anything the client sent after a `Connection: close`
+                    // request is not answered; linger only if it sent some.
+                    let more = bufs.read.unconsumed().len() > head_len;
+                    self.state = State::Closing { linger: more };
+                }
+            }
+            Err(_) => {
+                let res = Response::from_error(HttpError::HandlerPanicked);
+                let cx = ResponseContext {
+                    keep_alive: false,
+                    ..cx
+                };
+                encode_response(&res, cx, shared.date, &mut bufs.write);
+                self.state = State::Closing { linger: true };
+            }
+        }
+    }
+
+    /// Answer a request that cannot be framed, and close after it.
+    fn reject(&mut self, err: HttpError, bufs: &mut Buffers, shared: &mut Shared<'_>) {
+        let cx = ResponseContext {
+            version: Version::Http11,
+            keep_alive: false,
+            head_request: false,
+        };
+        encode_response(&Response::from_error(err), cx, shared.date, &mut bufs.write);
+        bufs.read.clear();
+        self.state = State::Closing { linger: true };
+    }
+}
+
+/// Write what is owed; `Ok(true)` when all of it went out.
+fn flush(io: &mut impl Transport, bufs: &mut Buffers) -> io::Result<bool> {
+    while bufs.written < bufs.write.len() {
+        match io.write(&bufs.write[bufs.written..]) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => bufs.written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Read and drop what the client sends after the response to an error.
+fn linger(io: &mut impl Transport, read: &mut ReadBuf, dropped: &mut usize) -> Next {
+    loop {
+        read.clear();
+        match io.read(read.spare()) {
+            Ok(0) => return Next::Close,
+            Ok(n) => {
+                *dropped += n;
+                if *dropped > LINGER_MAX_BYTES {
+                    return Next::Close;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Next::Wait,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Next::Close,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use netrunner_wire::{Body, Status};
+
+    use super::*;
+
+    /// A scripted socket: reads hand out queued pieces, then `WouldBlock`
+    /// (or EOF once `eof` is set); writes take at most `write_room` bytes
+    /// before `WouldBlock`.
+    #[derive(Default)]
+    struct Script {
+        input: VecDeque<Vec<u8>>,
+        eof: bool,
+        output: Vec<u8>,
+        writes: usize,
+        write_room: Option<usize>,
+        shut: bool,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(piece) = self.input.front_mut() else {
+                return if self.eof {
+                    Ok(0)
+                } else {
+                    Err(ErrorKind::WouldBlock.into())
+                };
+            };
+            let n = piece.len().min(buf.len());
+            buf[..n].copy_from_slice(&piece[..n]);
+            piece.drain(..n);
+            if piece.is_empty() {
+                self.input.pop_front();
+            }
+            Ok(n)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = match &mut self.write_room {
+                Some(0) => return Err(ErrorKind::WouldBlock.into()),
+                Some(room) => {
+                    let n = buf.len().min(*room);
+                    *room -= n;
+                    n
+                }
+                None => buf.len(),
+            };
+            self.writes += 1;
+            self.output.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Script {
+        fn shutdown_write(&mut self) -> io::Result<()> {
+            self.shut = true;
+            Ok(())
+        }
+    }
+
+    fn app(req: &Request<'_>) -> Response {
+        match req.path() {
+            "/panic" => panic!("the handler failed on purpose"),
+            "/echo" => {
+                Response::with_body(Status::OK, "text/plain", Body::Bytes(req.body().to_vec()))
+            }
+            _ => Response::text(Status::OK, "hi"),
+        }
+    }
+
+    struct Harness {
+        conn: Conn,
+        io: Script,
+        pool: BufPool<Buffers>,
+        limits: Limits,
+        date: HttpDate,
+        now: Instant,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            Harness {
+                conn: Conn::new(SocketAddr::from(([127, 0, 0, 1], 9))),
+                io: Script::default(),
+                pool: BufPool::new(4),
+                limits: Limits::default(),
+                date: HttpDate::new(0),
+                now: Instant::now(),
+            }
+        }
+
+        fn send(&mut self, bytes: &[u8]) -> Next {
+            self.io.input.push_back(bytes.to_vec());
+            self.event(Ready {
+                readable: true,
+                ..Ready::default()
+            })
+        }
+
+        fn event(&mut self, ready: Ready) -> Next {
+            let mut shared = Shared {
+                handler: &app,
+                limits: &self.limits,
+                date: &self.date,
+                pool: &mut self.pool,
+            };
+            self.conn
+                .on_ready(&mut self.io, ready, &mut shared, self.now)
+        }
+
+        fn output(&mut self) -> String {
+            String::from_utf8(std::mem::take(&mut self.io.output)).unwrap()
+        }
+    }
+
+    const DATE: &str = "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
+
+    fn ok(body: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\n{DATE}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn answers_a_get_and_goes_idle_without_buffers() {
+        let mut h = Harness::new();
+        assert_eq!(h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Next::Wait);
+        assert_eq!(h.output(), ok("hi"));
+        assert!(h.conn.is_idle());
+        assert!(!h.conn.holds_buffers());
+        assert_eq!(h.pool.cached(), 1, "the buffers went back to the pool");
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order_in_one_write() {
+        let mut h = Harness::new();
+        let req = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(h.send(req), Next::Wait);
+        let echo = format!(
+            "HTTP/1.1 200 OK\r\n{DATE}Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc"
+        );
+        assert_eq!(h.output(), format!("{}{echo}{}", ok("hi"), ok("hi")));
+        assert_eq!(h.io.writes, 1);
+    }
+
+    #[test]
+    fn a_request_one_byte_at_a_time() {
+        let mut h = Harness::new();
+        let req = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: v\r\n\r\n";
+        for (i, b) in req.iter().enumerate() {
+            assert_eq!(h.send(&[*b]), Next::Wait);
+            if i + 1 < req.len() {
+                assert!(h.io.output.is_empty(), "no answer before the end, at {i}");
+                assert!(h.conn.holds_buffers());
+            }
+        }
+        assert!(h.output().ends_with("\r\n\r\nabc"));
+        assert!(h.conn.is_idle());
+    }
+
+    #[test]
+    fn expect_continue_is_answered_before_the_body() {
+        let mut h = Harness::new();
+        h.send(
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+        );
+        assert_eq!(h.output(), "HTTP/1.1 100 Continue\r\n\r\n");
+        h.send(b"ok");
+        assert!(h.output().starts_with("HTTP/1.1 200 OK\r\n"));
+
+        // When the body came with the head, no interim response.
+        h.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nok");
+        assert!(h.output().starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[test]
+    fn head_gets_the_get_headers_and_no_body() {
+        let mut h = Harness::new();
+        h.send(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.output(), ok("hi").strip_suffix("hi").unwrap());
+    }
+
+    #[test]
+    fn a_bad_request_is_answered_once_then_lingers() {
+        let mut h = Harness::new();
+        let next =
+            h.send(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        assert_eq!(next, Next::Wait);
+        let out = h.output();
+        assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+        assert!(out.contains("Connection: close\r\n"));
+        assert_eq!(out.matches("HTTP/1.1").count(), 1, "one response: {out}");
+        assert!(h.io.shut, "the write side is shut");
+        let deadline = h.conn.deadline().expect("a linger deadline");
+        assert!(deadline > h.now);
+        // More input is dropped, not answered.
+        assert_eq!(h.send(b"more garbage"), Next::Wait);
+        assert!(h.io.output.is_empty());
+        // The deadline closes it, or the client's FIN does.
+        assert_eq!(h.conn.on_deadline(h.now), Next::Wait);
+        assert_eq!(h.conn.on_deadline(deadline), Next::Close);
+        h.io.eof = true;
+        assert_eq!(
+            h.event(Ready {
+                readable: true,
+                ..Ready::default()
+            }),
+            Next::Close
+        );
+    }
+
+    #[test]
+    fn statuses_of_rejections() {
+        for (req, status) in [
+            (&b"GET / HTTP/2.0\r\n\r\n"[..], "505"),
+            (b"GET / HTTP/1.1\r\n\r\n", "400"),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+                "501",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n",
+                "413",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                "400",
+            ),
+        ] {
+            let mut h = Harness::new();
+            h.send(req);
+            let out = h.output();
+            assert!(out.starts_with(&format!("HTTP/1.1 {status} ")), "{out}");
+            assert!(out.contains("Connection: close\r\n"), "{out}");
+        }
+        let mut h = Harness::new();
+        let mut long = b"GET /".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 9000));
+        h.send(&long);
+        assert!(h.output().starts_with("HTTP/1.1 414 "));
+    }
+
+    #[test]
+    fn a_panicking_handler_costs_its_connection_only() {
+        let mut h = Harness::new();
+        let next =
+            h.send(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(next, Next::Wait, "lingering");
+        let out = h.output();
+        assert!(
+            out.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("Connection: close\r\n"));
+        assert_eq!(out.matches("HTTP/1.1").count(), 1);
+        // Another connection of the same loop is unaffected.
+        let mut other = Harness::new();
+        other.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(other.output(), ok("hi"));
+    }
+
+    #[test]
+    fn partial_writes_wait_for_writable() {
+        let mut h = Harness::new();
+        h.io.write_room = Some(10);
+        assert_eq!(h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Next::Wait);
+        assert_eq!(h.io.output.len(), 10);
+        assert!(h.conn.holds_buffers(), "owes bytes, keeps its buffers");
+        h.io.write_room = None;
+        assert_eq!(
+            h.event(Ready {
+                writable: true,
+                ..Ready::default()
+            }),
+            Next::Wait
+        );
+        let mut out = h.output();
+        out.insert_str(0, "");
+        assert_eq!(out.len(), ok("hi").len());
+        assert!(h.conn.is_idle());
+    }
+
+    #[test]
+    fn connection_close_and_http10() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.send(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+            Next::Close
+        );
+        assert!(h.output().contains("Connection: close\r\n"));
+
+        let mut h = Harness::new();
+        assert_eq!(h.send(b"GET / HTTP/1.0\r\n\r\n"), Next::Close);
+        assert!(h.output().contains("Connection: close\r\n"));
+
+        let mut h = Harness::new();
+        assert_eq!(
+            h.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+            Next::Wait
+        );
+        assert!(h.output().contains("Connection: keep-alive\r\n"));
+    }
+
+    #[test]
+    fn a_peer_that_half_closes_gets_its_answers() {
+        let mut h = Harness::new();
+        h.io.input.push_back(
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+        );
+        h.io.eof = true;
+        let fin = Ready {
+            readable: true,
+            writable: false,
+            read_closed: true,
+        };
+        assert_eq!(h.event(fin), Next::Close);
+        assert_eq!(h.output(), format!("{}{}", ok("hi"), ok("hi")));
+    }
+
+    #[test]
+    fn shutdown_closes_idle_and_finishes_busy_with_close() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        h.output();
+        assert_eq!(h.conn.on_shutdown(), Next::Close, "idle closes at once");
+
+        let mut h = Harness::new();
+        h.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
+        assert_eq!(h.conn.on_shutdown(), Next::Wait, "busy finishes");
+        assert_eq!(h.send(b"cd"), Next::Close);
+        let out = h.output();
+        assert!(out.contains("Connection: close\r\n"), "{out}");
+        assert!(out.ends_with("abcd"));
+    }
+}
