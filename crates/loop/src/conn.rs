@@ -214,6 +214,7 @@ impl Conn {
     }
 
     /// Whether the connection holds buffers (it is not idle).
+    #[cfg(test)]
     pub(crate) fn holds_buffers(&self) -> bool {
         self.bufs.is_some()
     }
@@ -311,10 +312,12 @@ impl Conn {
                 // request can never complete.
                 return if flushed { Next::Close } else { Next::Wait };
             }
-            if self.draining && flushed && matches!(self.state, State::Head { .. }) {
-                if bufs.read.unconsumed().is_empty() {
-                    return Next::Close;
-                }
+            if self.draining
+                && flushed
+                && matches!(self.state, State::Head { .. })
+                && bufs.read.unconsumed().is_empty()
+            {
+                return Next::Close;
             }
             if !self.read_ready || bufs.write.len() - bufs.written >= WRITE_HIGH_WATER {
                 return Next::Wait;

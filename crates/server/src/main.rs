@@ -1,1 +1,108 @@
-fn main() {}
+//! `netrunner-server`: the netrunner HTTP/1.1 server.
+//!
+//! Parses the options of CONTRACT.md, binds, prints one `netrunner listening
+//! on http://ADDR` line per listener, serves the default application, and
+//! turns SIGINT/SIGTERM into a graceful shutdown.
+
+mod app;
+mod options;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use netrunner_loop::{AcceptMode, Config, Server};
+use netrunner_router::Router;
+use netrunner_wire::{Limits, Request, Response, DEFAULT_MAX_REQUEST_LINE};
+
+use crate::options::{Command, Options};
+
+fn main() -> ExitCode {
+    let opts = match options::parse(std::env::args().skip(1)) {
+        Ok(Command::Serve(opts)) => opts,
+        Ok(Command::Help) => {
+            print!("{}", options::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("netrunner-server {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("netrunner-server: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("netrunner-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    for (option, given) in [
+        ("--access-log", opts.access_log),
+        ("--cors-origin", !opts.cors_origins.is_empty()),
+        ("--rate-limit", opts.rate_limit.is_some()),
+    ] {
+        if given {
+            eprintln!("netrunner-server: warning: {option} is accepted but not enforced yet");
+        }
+    }
+    let router = app::default_app(opts.root.clone())?;
+    let config = Config {
+        addr: opts.addr,
+        threads: opts.threads,
+        max_connections: opts.max_connections,
+        limits: Limits {
+            max_request_line: DEFAULT_MAX_REQUEST_LINE.min(opts.max_header_bytes),
+            max_head_bytes: opts.max_header_bytes,
+            max_body_bytes: opts.max_body_bytes,
+        },
+        accept: accept_mode(),
+    };
+    let server = Server::bind(config)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "netrunner listening on http://{}", server.local_addr())?;
+    out.flush()?;
+    drop(out);
+
+    let running =
+        server.start(move |req: &Request<'_>| -> Response { Router::handle(&router, req) })?;
+    let trigger = running.shutdown_trigger();
+    let signals = Arc::new(AtomicUsize::new(0));
+    let shutdown_timeout = opts.shutdown_timeout;
+    ctrlc::set_handler(move || on_signal(&signals, &trigger, shutdown_timeout))?;
+    running.join()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first signal starts a graceful shutdown bounded by the shutdown
+/// timeout; the second exits at once.
+fn on_signal(signals: &AtomicUsize, trigger: &netrunner_loop::Shutdown, timeout: Duration) {
+    if signals.fetch_add(1, Ordering::SeqCst) > 0 {
+        std::process::exit(1);
+    }
+    trigger.trigger();
+    std::thread::spawn(move || {
+        std::thread::sleep(timeout);
+        eprintln!(
+            "netrunner-server: connections still open after the shutdown timeout; closing them"
+        );
+        std::process::exit(1);
+    });
+}
+
+/// `NETRUNNER_ACCEPT=acceptor` selects the acceptor thread instead of one
+/// `SO_REUSEPORT` listener per loop (for measuring the two).
+fn accept_mode() -> AcceptMode {
+    match std::env::var("NETRUNNER_ACCEPT").as_deref() {
+        Ok("acceptor") => AcceptMode::Acceptor,
+        _ => AcceptMode::ReusePort,
+    }
+}
