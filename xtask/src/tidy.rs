@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 const OWNED: &[(&str, &[&str])] = &[
     ("httparse", &["wire"]),
     ("mio", &["loop"]),
-    ("crossbeam-channel", &["loop"]),
+    ("crossbeam-channel", &["loop", "server"]),
     ("socket2", &["loop"]),
     ("ctrlc", &["server"]),
 ];

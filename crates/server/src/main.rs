@@ -9,12 +9,10 @@ mod options;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use netrunner_loop::{AcceptMode, Config, Server};
-use netrunner_router::Router;
+use crossbeam_channel::Receiver;
+use netrunner_loop::{AcceptMode, Config, Server, Shutdown};
 use netrunner_wire::{Limits, Request, Response, DEFAULT_MAX_REQUEST_LINE};
 
 use crate::options::{Command, Options};
@@ -45,6 +43,13 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    // Catch signals before anything listens, so a signal sent as soon as
+    // the listening line appears starts a shutdown instead of killing us.
+    let (signal_tx, signals) = crossbeam_channel::bounded::<()>(4);
+    ctrlc::set_handler(move || {
+        let _ = signal_tx.try_send(());
+    })?;
+
     for (option, given) in [
         ("--access-log", opts.access_log),
         ("--cors-origin", !opts.cors_origins.is_empty()),
@@ -67,35 +72,36 @@ fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
         accept: accept_mode(),
     };
     let server = Server::bind(config)?;
+    let running = server.start(move |req: &Request<'_>| -> Response { router.handle(req) })?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "netrunner listening on http://{}", server.local_addr())?;
+    writeln!(out, "netrunner listening on http://{}", running.local_addr())?;
     out.flush()?;
     drop(out);
 
-    let running =
-        server.start(move |req: &Request<'_>| -> Response { Router::handle(&router, req) })?;
     let trigger = running.shutdown_trigger();
-    let signals = Arc::new(AtomicUsize::new(0));
     let shutdown_timeout = opts.shutdown_timeout;
-    ctrlc::set_handler(move || on_signal(&signals, &trigger, shutdown_timeout))?;
+    std::thread::Builder::new()
+        .name("netrunner-signals".into())
+        .spawn(move || watch_signals(&signals, &trigger, shutdown_timeout))?;
     running.join()?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The first signal starts a graceful shutdown bounded by the shutdown
 /// timeout; the second exits at once.
-fn on_signal(signals: &AtomicUsize, trigger: &netrunner_loop::Shutdown, timeout: Duration) {
-    if signals.fetch_add(1, Ordering::SeqCst) > 0 {
-        std::process::exit(1);
+fn watch_signals(signals: &Receiver<()>, trigger: &Shutdown, timeout: Duration) {
+    if signals.recv().is_err() {
+        return;
     }
     trigger.trigger();
-    std::thread::spawn(move || {
-        std::thread::sleep(timeout);
-        eprintln!(
+    let deadline = Instant::now() + timeout;
+    match signals.recv_deadline(deadline) {
+        Ok(()) => eprintln!("netrunner-server: second signal; exiting now"),
+        Err(_) => eprintln!(
             "netrunner-server: connections still open after the shutdown timeout; closing them"
-        );
-        std::process::exit(1);
-    });
+        ),
+    }
+    std::process::exit(1);
 }
 
 /// `NETRUNNER_ACCEPT=acceptor` selects the acceptor thread instead of one
