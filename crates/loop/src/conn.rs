@@ -72,7 +72,7 @@ pub(crate) struct Shared<'a> {
     pub(crate) handler: &'a dyn Handler,
     pub(crate) limits: &'a Limits,
     pub(crate) date: &'a HttpDate,
-    pub(crate) pool: &'a mut BufPool<Buffers>,
+    pub(crate) pool: &'a mut BufPool<Box<Buffers>>,
 }
 
 /// The buffers of a busy connection, lent by the loop's pool and given back
@@ -235,7 +235,8 @@ impl Conn {
     /// Finish what is in progress, then close.
     pub(crate) fn on_shutdown(&mut self) -> Next {
         self.draining = true;
-        if self.is_idle() {
+        // A lingering connection has had its answer; nothing is in progress.
+        if self.is_idle() || matches!(self.state, State::Lingering { .. }) {
             Next::Close
         } else {
             Next::Wait
@@ -257,14 +258,14 @@ impl Conn {
         }
         let mut bufs = match self.bufs.take() {
             Some(bufs) => bufs,
-            None => Box::new(shared.pool.take()),
+            None => shared.pool.take(),
         };
         let next = self.drive(io, &mut bufs, shared, now);
         let idle = matches!(self.state, State::Head { .. })
             && bufs.read.unconsumed().is_empty()
             && bufs.written == bufs.write.len();
         if next == Next::Close || idle {
-            shared.pool.give(*bufs);
+            shared.pool.give(bufs);
         } else {
             self.bufs = Some(bufs);
         }
@@ -570,7 +571,7 @@ mod tests {
     struct Harness {
         conn: Conn,
         io: Script,
-        pool: BufPool<Buffers>,
+        pool: BufPool<Box<Buffers>>,
         limits: Limits,
         date: HttpDate,
         now: Instant,

@@ -59,7 +59,7 @@ pub(crate) struct EventLoop {
     accept_paused_until: Option<Instant>,
     limit: ConnLimit,
     conns: Slab<Entry>,
-    pool: BufPool<Buffers>,
+    pool: BufPool<Box<Buffers>>,
     deadlines: Deadlines,
     handler: Arc<dyn Handler>,
     limits: Limits,

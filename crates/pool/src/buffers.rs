@@ -19,6 +19,14 @@ impl Recycle for Vec<u8> {
     }
 }
 
+/// A boxed buffer recycles as its contents do; pooling the box saves the
+/// allocation of the box itself.
+impl<T: Recycle> Recycle for Box<T> {
+    fn reuse(&mut self) -> bool {
+        (**self).reuse()
+    }
+}
+
 /// A free list of buffers for one thread: no locks, no sharing.
 ///
 /// `take` lends a buffer (a recycled one when there is one, a new one
