@@ -104,12 +104,17 @@ fn fuzz(seconds: &str) -> Result {
         .parse()
         .map_err(|_| format!("fuzz: {seconds:?} is not a number of seconds"))?;
     let dir = root().join("crates/wire/fuzz");
+    // libFuzzer writes what it finds into the first corpus directory; keep
+    // that out of the checked-in seeds.
+    std::fs::create_dir_all(dir.join("corpus/request"))
+        .map_err(|e| format!("fuzz: cannot create the corpus directory: {e}"))?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(&dir).args([
         "+nightly",
         "fuzz",
         "run",
         "request",
+        "corpus/request",
         "seeds/request",
         "--",
         &format!("-max_total_time={seconds}"),

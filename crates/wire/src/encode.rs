@@ -257,3 +257,383 @@ fn decimal(mut n: u64, dst: &mut Vec<u8>) {
     }
     dst.extend_from_slice(&digits[i..]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::BodyDecoder;
+    use crate::head::Framing;
+    use crate::response::Body;
+    use crate::test_support::arrivals;
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`, the example date of RFC 9110.
+    const DATE: u64 = 784_111_777;
+
+    const KEEP_ALIVE: ResponseContext = ResponseContext {
+        version: Version::Http11,
+        keep_alive: true,
+        head_request: false,
+    };
+
+    /// Encode `res` for a request described by `cx` and compare the exact
+    /// bytes, written with `|` for CRLF so that tables read as lines. The
+    /// head must also parse as a response, and the body must be what its
+    /// `Content-Length` says.
+    fn check(res: Response, cx: ResponseContext, expected: &str) {
+        let mut out = b"previous response|".to_vec();
+        encode_response(&res, cx, &HttpDate::new(DATE), &mut out);
+        let out = out
+            .strip_prefix(b"previous response|")
+            .expect("appends to what is in the buffer");
+        let shown = String::from_utf8_lossy(out).replace("\r\n", "|");
+        assert_eq!(shown, expected);
+
+        let mut fields = [httparse::EMPTY_HEADER; 16];
+        let mut parsed = httparse::Response::new(&mut fields);
+        let Ok(httparse::Status::Complete(n)) = parsed.parse(out) else {
+            panic!("not a response head: {shown:?}");
+        };
+        assert_eq!(parsed.code, Some(res.status.code()));
+        let length = parsed
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .map(|h| {
+                std::str::from_utf8(h.value)
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap()
+            });
+        let sends_body = !cx.head_request && res.status.allows_body();
+        match length {
+            Some(len) if sends_body => assert_eq!(out.len() - n, len),
+            _ => assert_eq!(out.len(), n, "no body may follow"),
+        }
+    }
+
+    #[test]
+    fn ok_text() {
+        check(
+            Response::text(Status::OK, "Hello, World!"),
+            KEEP_ALIVE,
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 13||Hello, World!",
+        );
+        check(
+            Response::new(Status::OK),
+            KEEP_ALIVE,
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|Content-Length: 0||",
+        );
+        check(
+            Response::with_body(
+                Status::CREATED,
+                "application/json",
+                Body::Bytes(b"{}".to_vec()),
+            )
+            .with_header("Location", "/items/1")
+            .with_header("Cache-Control", "no-store"),
+            KEEP_ALIVE,
+            "HTTP/1.1 201 Created|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: application/json|Content-Length: 2|\
+             Location: /items/1|Cache-Control: no-store||{}",
+        );
+    }
+
+    #[test]
+    fn errors() {
+        check(
+            Response::error(Status::NOT_FOUND),
+            KEEP_ALIVE,
+            "HTTP/1.1 404 Not Found|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 14||404 Not Found\n",
+        );
+        check(
+            Response::from_error(netrunner_error::HttpError::RequestLineTooLong),
+            ResponseContext {
+                keep_alive: false,
+                ..KEEP_ALIVE
+            },
+            "HTTP/1.1 414 URI Too Long|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 17|\
+             Connection: close||414 URI Too Long\n",
+        );
+        check(
+            Response::error(Status::BAD_REQUEST),
+            ResponseContext {
+                keep_alive: false,
+                ..KEEP_ALIVE
+            },
+            "HTTP/1.1 400 Bad Request|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 16|\
+             Connection: close||400 Bad Request\n",
+        );
+    }
+
+    #[test]
+    fn head_requests_get_the_length_and_no_body() {
+        check(
+            Response::text(Status::OK, "Hello, World!"),
+            ResponseContext {
+                head_request: true,
+                ..KEEP_ALIVE
+            },
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 13||",
+        );
+    }
+
+    #[test]
+    fn statuses_without_a_body() {
+        check(
+            Response::new(Status::NO_CONTENT),
+            KEEP_ALIVE,
+            "HTTP/1.1 204 No Content|Date: Sun, 06 Nov 1994 08:49:37 GMT||",
+        );
+        // A body given for 204 is dropped, and no length announced.
+        check(
+            Response::text(Status::NO_CONTENT, "ignored"),
+            KEEP_ALIVE,
+            "HTTP/1.1 204 No Content|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8||",
+        );
+        // 304 announces the length of the body it stands for, sends none.
+        check(
+            Response::with_body(
+                Status::NOT_MODIFIED,
+                "text/html",
+                Body::Static(b"<p>hi</p>"),
+            )
+            .with_header("ETag", "\"v1\""),
+            KEEP_ALIVE,
+            "HTTP/1.1 304 Not Modified|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/html|Content-Length: 9|ETag: \"v1\"||",
+        );
+        check(
+            Response::new(Status::SWITCHING_PROTOCOLS).with_header("Upgrade", "websocket"),
+            KEEP_ALIVE,
+            "HTTP/1.1 101 Switching Protocols|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Upgrade: websocket||",
+        );
+    }
+
+    #[test]
+    fn connection() {
+        let close = ResponseContext {
+            keep_alive: false,
+            ..KEEP_ALIVE
+        };
+        check(
+            Response::text(Status::OK, "hi"),
+            close,
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 2|Connection: close||hi",
+        );
+        let http10 = ResponseContext {
+            version: Version::Http10,
+            ..KEEP_ALIVE
+        };
+        check(
+            Response::text(Status::OK, "hi"),
+            http10,
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 2|Connection: keep-alive||hi",
+        );
+        check(
+            Response::text(Status::OK, "hi"),
+            ResponseContext {
+                keep_alive: false,
+                ..http10
+            },
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 2|Connection: close||hi",
+        );
+    }
+
+    #[test]
+    fn framing_fields_of_the_handler_are_dropped() {
+        check(
+            Response::text(Status::OK, "hi")
+                .with_header("Content-Length", "99")
+                .with_header("X-Kept", "1")
+                .with_header("transfer-encoding", "chunked")
+                .with_header("CONNECTION", "keep-alive")
+                .with_header("Date", "Mon, 01 Jan 2001 00:00:00 GMT")
+                .with_header("Cache-Control", "no-store"),
+            ResponseContext {
+                keep_alive: false,
+                ..KEEP_ALIVE
+            },
+            "HTTP/1.1 200 OK|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 2|Connection: close|\
+             X-Kept: 1|Cache-Control: no-store||hi",
+        );
+    }
+
+    #[test]
+    fn any_status_code() {
+        let status = |code| Status::new(code).unwrap();
+        check(
+            Response::new(status(299)),
+            KEEP_ALIVE,
+            "HTTP/1.1 299 |Date: Sun, 06 Nov 1994 08:49:37 GMT|Content-Length: 0||",
+        );
+        check(
+            Response::error(status(599)),
+            KEEP_ALIVE,
+            "HTTP/1.1 599 |Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 5||599 \n",
+        );
+        check(
+            Response::error(Status::HTTP_VERSION_NOT_SUPPORTED),
+            KEEP_ALIVE,
+            "HTTP/1.1 505 HTTP Version Not Supported|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 31||\
+             505 HTTP Version Not Supported\n",
+        );
+        check(
+            Response::new(Status::PERMANENT_REDIRECT).with_header("Location", "/new"),
+            KEEP_ALIVE,
+            "HTTP/1.1 308 Permanent Redirect|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
+             Content-Length: 0|Location: /new||",
+        );
+    }
+
+    #[test]
+    fn heads_for_a_chunked_body() {
+        let mut out = Vec::new();
+        let res = Response::with_body(Status::OK, "text/plain", Body::Empty);
+        let date = HttpDate::new(DATE);
+        encode_head(&res, BodyLength::Chunked, KEEP_ALIVE, &date, &mut out);
+        encode_chunk(b"hello", &mut out);
+        encode_last_chunk(&mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+              Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5\r\nhello\r\n0\r\n\r\n"
+        );
+        out.clear();
+        encode_head(&res, BodyLength::None, KEEP_ALIVE, &date, &mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Type: text/plain\r\n\r\n"
+        );
+        out.clear();
+        encode_head(
+            &res,
+            BodyLength::Known(u64::MAX),
+            KEEP_ALIVE,
+            &date,
+            &mut out,
+        );
+        assert!(out.ends_with(b"Content-Length: 18446744073709551615\r\n\r\n"));
+        out.clear();
+        encode_continue(&mut out);
+        assert_eq!(out, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+
+    #[test]
+    fn pipelined_responses_share_a_buffer() {
+        let date = HttpDate::new(0);
+        let mut out = Vec::new();
+        encode_response(
+            &Response::text(Status::OK, "a"),
+            KEEP_ALIVE,
+            &date,
+            &mut out,
+        );
+        encode_response(
+            &Response::new(Status::NO_CONTENT),
+            KEEP_ALIVE,
+            &date,
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap().replace("\r\n", "|"),
+            "HTTP/1.1 200 OK|Date: Thu, 01 Jan 1970 00:00:00 GMT|\
+             Content-Type: text/plain; charset=utf-8|Content-Length: 1||a\
+             HTTP/1.1 204 No Content|Date: Thu, 01 Jan 1970 00:00:00 GMT||"
+        );
+    }
+
+    #[test]
+    fn http_date() {
+        for (secs, expected) in [
+            (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+            (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),
+            (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"),
+            (1_709_164_800, "Thu, 29 Feb 2024 00:00:00 GMT"),
+            (1_709_251_199, "Thu, 29 Feb 2024 23:59:59 GMT"),
+            (2_147_483_647, "Tue, 19 Jan 2038 03:14:07 GMT"),
+            (2_147_483_648, "Tue, 19 Jan 2038 03:14:08 GMT"),
+            (4_107_542_399, "Sun, 28 Feb 2100 23:59:59 GMT"),
+            (4_107_542_400, "Mon, 01 Mar 2100 00:00:00 GMT"),
+            (253_402_300_799, "Fri, 31 Dec 9999 23:59:59 GMT"),
+        ] {
+            assert_eq!(
+                std::str::from_utf8(HttpDate::new(secs).as_bytes()).unwrap(),
+                expected,
+                "{secs}"
+            );
+        }
+        // Past year 9999 the date is wrong but still 29 bytes of ASCII.
+        assert!(HttpDate::new(u64::MAX).as_bytes().is_ascii());
+    }
+
+    #[test]
+    fn http_date_updates_once_a_second() {
+        let mut date = HttpDate::new(DATE);
+        assert!(!date.update(DATE));
+        assert_eq!(date.as_bytes(), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert!(date.update(DATE + 1));
+        assert_eq!(date.as_bytes(), b"Sun, 06 Nov 1994 08:49:38 GMT");
+        assert!(!date.update(DATE + 1));
+        // A clock that steps back is followed too.
+        assert!(date.update(0));
+        assert_eq!(date.as_bytes(), b"Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    #[test]
+    fn chunks() {
+        let encoded = |data: &[u8]| {
+            let mut out = Vec::new();
+            encode_chunk(data, &mut out);
+            out
+        };
+        assert_eq!(encoded(b"hello"), b"5\r\nhello\r\n");
+        assert_eq!(encoded(b""), b"");
+        assert!(encoded(&[b'x'; 15]).starts_with(b"f\r\nxxx"));
+        assert!(encoded(&[b'x'; 16]).starts_with(b"10\r\nxxx"));
+        assert!(encoded(&[b'x'; 255]).starts_with(b"ff\r\nxxx"));
+        assert!(encoded(&[b'x'; 4096]).starts_with(b"1000\r\nxxx"));
+        let mut last = Vec::new();
+        encode_last_chunk(&mut last);
+        assert_eq!(last, b"0\r\n\r\n");
+    }
+
+    #[test]
+    fn chunks_round_trip_through_the_decoder() {
+        let sizes = [1, 0, 15, 16, 17, 255, 256, 2, 0, 1000];
+        let mut wire = Vec::new();
+        let mut sent = Vec::new();
+        for (i, size) in sizes.into_iter().enumerate() {
+            let data: Vec<u8> = (0..size).map(|j| (i * 31 + j) as u8).collect();
+            encode_chunk(&data, &mut wire);
+            sent.extend_from_slice(&data);
+        }
+        encode_last_chunk(&mut wire);
+        wire.extend_from_slice(b"GET /");
+        for (how, pieces) in arrivals(&wire) {
+            let mut decoder = BodyDecoder::new(Framing::Chunked, sent.len() as u64);
+            let (mut buf, mut body) = (Vec::new(), Vec::new());
+            for piece in pieces {
+                buf.extend_from_slice(piece);
+                let step = decoder.decode(&buf, &mut body).unwrap();
+                buf.drain(..step.consumed);
+            }
+            assert!(decoder.is_done(), "{how}");
+            assert_eq!(body, sent, "{how}");
+            assert_eq!(buf, b"GET /", "{how}");
+        }
+    }
+}

@@ -64,8 +64,10 @@ pub fn parse_stream<'a>(
                             out.push(own(&req));
                         }
                         framing => {
-                            reading =
-                                Some((BodyDecoder::new(framing, limits.max_body_bytes), Vec::new()));
+                            reading = Some((
+                                BodyDecoder::new(framing, limits.max_body_bytes),
+                                Vec::new(),
+                            ));
                         }
                     }
                 }
@@ -100,7 +102,9 @@ pub fn check_request_stream(data: &[u8]) {
         max_body_bytes: 4096,
     };
     let whole = parse_stream([data], &limits);
-    let cut = data.first().map_or(0, |&b| usize::from(b) % (data.len() + 1));
+    let cut = data
+        .first()
+        .map_or(0, |&b| usize::from(b) % (data.len() + 1));
     let halves = parse_stream([&data[..cut], &data[cut..]], &limits);
     let bytes = parse_stream(data.chunks(1), &limits);
     assert_eq!(whole.0, halves.0, "split at {cut}");
@@ -115,6 +119,8 @@ pub fn check_request_stream(data: &[u8]) {
 fn is_limit(e: Option<HttpError>) -> bool {
     matches!(
         e,
-        Some(HttpError::RequestLineTooLong | HttpError::HeadersTooLarge | HttpError::TooManyHeaders)
+        Some(
+            HttpError::RequestLineTooLong | HttpError::HeadersTooLarge | HttpError::TooManyHeaders
+        )
     )
 }

@@ -243,6 +243,8 @@ impl RequestHead {
 pub struct HeadParser {
     /// Bytes of the current head already scanned for its end.
     scanned: usize,
+    /// Where the request line starts, after any leading empty lines.
+    line_start: usize,
     /// Line-end state at `scanned`: 0 in a line, 1 after LF, 2 after LF CR.
     eol: u8,
     /// Whether a non-empty line has begun (leading empty lines are skipped).
@@ -286,8 +288,11 @@ impl HeadParser {
     ) -> Result<Option<usize>, HttpError> {
         if self.scanned == 0 {
             // Fresh data: the whole head usually arrived in one read, so try
-            // httparse at once and scan only when it comes up short.
-            if let Some(n) = parse_complete(buf, limits, head)? {
+            // httparse at once and scan only when it comes up short. Errors
+            // are left to the scan, which finds them at the same place
+            // however the stream was split: at the end of the request line
+            // or of the head.
+            if let Ok(Some(n)) = parse_complete(buf, limits, head) {
                 return Ok(Some(n));
             }
         }
@@ -305,7 +310,7 @@ impl HeadParser {
     /// Scan the bytes not yet seen for the empty line that ends the head.
     fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, HttpError> {
         let from = self.scanned;
-        let mut check_line = false;
+        let mut check_line = None;
         for (i, &b) in buf.iter().enumerate().skip(from) {
             match (b, self.eol) {
                 (b'\n', _) if !self.started => {}
@@ -317,26 +322,36 @@ impl HeadParser {
                 (b'\n', _) => {
                     if !self.line_done {
                         self.line_done = true;
-                        check_line = true;
+                        check_line = Some(i + 1);
                     }
                     self.eol = 1;
                 }
                 (b'\r', 1) => self.eol = 2,
                 (b'\r', _) => {}
                 _ => {
+                    if !self.started {
+                        self.line_start = i;
+                    }
                     self.started = true;
                     self.eol = 0;
                 }
             }
         }
         self.scanned = buf.len();
-        if check_line {
+        if let Some(line_end) = check_line {
             // The request line just ended: let httparse judge it now, so a
-            // bad version or method is refused before the rest arrives.
+            // bad version or method is refused before the rest arrives. Only
+            // the line: the fields after it are judged when the head is whole.
             let mut scratch = RequestHead::default();
-            parse_complete(buf, limits, &mut scratch)?;
+            parse_complete(&buf[..line_end], limits, &mut scratch)?;
         }
-        if !self.line_done && buf.len() > limits.max_request_line + 2 {
+        // Leading empty lines are not part of the request line.
+        let line_len = if self.started {
+            buf.len() - self.line_start
+        } else {
+            0
+        };
+        if !self.line_done && line_len > limits.max_request_line + 2 {
             return Err(HttpError::RequestLineTooLong);
         }
         if buf.len() > limits.max_head_bytes {
@@ -399,8 +414,10 @@ fn parse_complete(
     let mut keep_alive = false;
     let mut expect_continue = false;
     for field in req.headers.iter() {
-        head.headers
-            .push((Span::of(buf, field.name.as_bytes()), Span::of(buf, field.value)));
+        head.headers.push((
+            Span::of(buf, field.name.as_bytes()),
+            Span::of(buf, field.value),
+        ));
         let name = field.name.as_bytes();
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => hosts += 1,
@@ -471,9 +488,7 @@ fn content_length(value: &[u8], seen: Option<u64>) -> Result<u64, HttpError> {
         if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
             return Err(HttpError::InvalidContentLength);
         }
-        let n = item
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        let n = item.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
         match found {
             Some(m) if m != n => return Err(HttpError::ConflictingContentLength),
             _ => found = Some(n),
@@ -532,9 +547,7 @@ fn map_httparse_error(e: httparse::Error, buf: &[u8]) -> HttpError {
     match e {
         httparse::Error::HeaderName | httparse::Error::HeaderValue => HttpError::BadHeader,
         httparse::Error::TooManyHeaders => HttpError::TooManyHeaders,
-        httparse::Error::Version if names_other_major_version(buf) => {
-            HttpError::UnsupportedVersion
-        }
+        httparse::Error::Version if names_other_major_version(buf) => HttpError::UnsupportedVersion,
         httparse::Error::NewLine if line_done(buf) => HttpError::BadHeader,
         _ => HttpError::BadRequestLine,
     }
@@ -549,7 +562,7 @@ fn names_other_major_version(buf: &[u8]) -> bool {
     };
     match &line[sp + 1..] {
         [b'H', b'T', b'T', b'P', b'/', d, ..] if d.is_ascii_digit() && *d != b'1' => true,
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d, ..] => d.is_ascii_digit(),
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d, ..] => d.is_ascii_digit() && *d > b'1',
         _ => false,
     }
 }
@@ -565,10 +578,729 @@ fn first_line(buf: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Whether the first request line has ended and ends in its version, so
+/// that a newline error lies in the fields after it.
 fn line_done(buf: &[u8]) -> bool {
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(buf.len());
-    buf[start..].contains(&b'\n')
+    let line = first_line(buf);
+    buf[start..].contains(&b'\n') && (line.ends_with(b" HTTP/1.0") || line.ends_with(b" HTTP/1.1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::{parse_stream, OwnedRequest};
+    use crate::test_support::arrivals;
+    use crate::{DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_REQUEST_LINE};
+
+    type Outcome = Result<Option<(RequestHead, usize)>, HttpError>;
+
+    /// Feed `pieces` to one parser the way a connection does (a growing
+    /// buffer) and return what became of the first head.
+    fn feed(pieces: &[&[u8]], limits: &Limits) -> Outcome {
+        let mut parser = HeadParser::new();
+        let mut head = RequestHead::default();
+        let mut buf = Vec::new();
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            if let Some(n) = parser.parse(&buf, limits, &mut head)? {
+                assert_eq!(head.len(), n);
+                return Ok(Some((head, n)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One line that says everything a head records:
+    /// `METHOD path [?query] VERSION [framing] keep-alive|close
+    /// [100-continue] | Name: value | ...`, then ` rest "..."` for the
+    /// bytes after the head.
+    fn render(outcome: &Outcome, input: &[u8]) -> String {
+        let (head, n) = match outcome {
+            Err(e) => return format!("error {e:?} {}", e.status().code()),
+            Ok(None) => return "incomplete".to_owned(),
+            Ok(Some((head, n))) => (head, *n),
+        };
+        let buf = &input[..n];
+        let method = head.method_str(buf);
+        assert_eq!(head.method(), Method::from_token(method));
+        let (path, target) = (head.path(buf), head.target(buf));
+        let mut out = format!("{method} {path}");
+        match head.query(buf) {
+            Some(query) => {
+                assert_eq!(target, format!("{path}?{query}"));
+                out += &format!(" ?{query}");
+            }
+            None => assert_eq!(target, path),
+        }
+        out += match head.version() {
+            Version::Http10 => " HTTP/1.0",
+            Version::Http11 => " HTTP/1.1",
+        };
+        match head.framing() {
+            Framing::None => {}
+            Framing::Length(len) => out += &format!(" length={len}"),
+            Framing::Chunked => out += " chunked",
+        }
+        out += if head.keep_alive() {
+            " keep-alive"
+        } else {
+            " close"
+        };
+        if head.expects_continue() {
+            out += " 100-continue";
+        }
+        for (name, value) in head.header_iter(buf) {
+            out += &format!(" | {name}: {}", value.escape_ascii());
+        }
+        if n < input.len() {
+            out += &format!(" rest \"{}\"", input[n..].escape_ascii());
+        }
+        out
+    }
+
+    /// What `fuzz::parse_stream` must make of `input` given how the head
+    /// parser judged it.
+    fn agrees(outcome: &Outcome, input: &[u8], stream: &(Vec<OwnedRequest>, Option<HttpError>)) {
+        match outcome {
+            Err(e) => assert_eq!((stream.0.as_slice(), stream.1), (&[][..], Some(*e))),
+            Ok(None) => assert_eq!((stream.0.as_slice(), stream.1), (&[][..], None)),
+            Ok(Some((head, n))) => {
+                let buf = &input[..*n];
+                match head.framing() {
+                    Framing::None => {
+                        let first = &stream.0[0];
+                        assert_eq!(first.method, head.method_str(buf));
+                        assert_eq!(first.target, head.target(buf));
+                        assert_eq!(first.keep_alive, head.keep_alive());
+                        assert!(first.body.is_empty());
+                        let headers: Vec<_> = head
+                            .header_iter(buf)
+                            .map(|(n, v)| (n.to_owned(), v.to_vec()))
+                            .collect();
+                        assert_eq!(first.headers, headers);
+                    }
+                    // The body has not arrived.
+                    _ if *n == input.len() => assert_eq!(stream, &(Vec::new(), None)),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Parse `input` whole, cut in two at every offset, and one byte at a
+    /// time, with the head parser and with `fuzz::parse_stream`; all must
+    /// agree, and the head must render as `expected`.
+    fn check_with(limits: &Limits, input: impl AsRef<[u8]>, expected: &str) {
+        let input = input.as_ref();
+        let whole = feed(&[input], limits);
+        let whole_stream = parse_stream([input], limits);
+        for (how, pieces) in arrivals(input) {
+            let outcome = feed(&pieces, limits);
+            assert_eq!(
+                render(&outcome, input),
+                render(&whole, input),
+                "{how}: {:?}",
+                input.escape_ascii().to_string()
+            );
+            if let (Ok(Some((a, _))), Ok(Some((b, _)))) = (&outcome, &whole) {
+                assert_eq!(a.len(), b.len(), "{how}");
+            }
+            let stream = parse_stream(pieces.iter().copied(), limits);
+            assert_eq!(stream, whole_stream, "{how}: parse_stream");
+        }
+        agrees(&whole, input, &whole_stream);
+        assert_eq!(
+            render(&whole, input),
+            expected,
+            "{:?}",
+            input.escape_ascii().to_string()
+        );
+    }
+
+    fn check(input: impl AsRef<[u8]>, expected: &str) {
+        check_with(&Limits::default(), input, expected);
+    }
+
+    /// A request line of exactly `len` bytes: `GET /aaa... HTTP/1.1`.
+    fn line_of(len: usize) -> String {
+        format!("GET /{} HTTP/1.1", "a".repeat(len - 14))
+    }
+
+    #[test]
+    fn request_line() {
+        check(
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /a/b ?x=1&y=2 HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "GET /a? HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /a ? HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "GET /a?b?c=/d HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /a ?b?c=/d HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "GET /hello/w%C3%B6rld HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /hello/w%C3%B6rld HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "GET http://x.example/y?z HTTP/1.1\r\nHost: x.example\r\n\r\n",
+            "GET http://x.example/y ?z HTTP/1.1 keep-alive | Host: x.example",
+        );
+        check(
+            "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+            "OPTIONS * HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "CONNECT x.example:443 HTTP/1.1\r\nHost: x.example:443\r\n\r\n",
+            "CONNECT x.example:443 HTTP/1.1 keep-alive | Host: x.example:443",
+        );
+    }
+
+    #[test]
+    fn methods() {
+        for method in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+            "PURGE", "get", "M-SEARCH",
+        ] {
+            check(
+                format!("{method} /m HTTP/1.1\r\nHost: x\r\n\r\n"),
+                &format!("{method} /m HTTP/1.1 keep-alive | Host: x"),
+            );
+        }
+        assert_eq!(Method::from_token("GET"), Method::Get);
+        assert_eq!(Method::from_token("PATCH"), Method::Patch);
+        assert_eq!(Method::from_token("get"), Method::Other);
+        assert_eq!(Method::from_token("PURGE").as_str(), None);
+        assert_eq!(Method::Delete.as_str(), Some("DELETE"));
+    }
+
+    #[test]
+    fn header_fields() {
+        check(
+            "GET / HTTP/1.1\r\nhost: x\r\nAccept: */*\r\nX-A: 1\r\nx-a: 2\r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | host: x | Accept: */* | X-A: 1 | x-a: 2",
+        );
+        // Whitespace around the value is not part of it.
+        check(
+            "GET / HTTP/1.1\r\nHost:x\r\nUser-Agent: \t curl/8 (a b) \t\r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | Host: x | User-Agent: curl/8 (a b)",
+        );
+        check(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Blank:   \r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | Host: x | X-Empty:  | X-Blank: ",
+        );
+        // obs-text in a value is kept as bytes.
+        check(
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: caf\xc3\xa9 \xff\r\n\r\n",
+            r"GET / HTTP/1.1 keep-alive | Host: x | X-Name: caf\xc3\xa9 \xff",
+        );
+        // LF alone ends lines too (RFC 9112 §2.2).
+        check(
+            "GET / HTTP/1.1\nHost: x\nAccept: */*\n\n",
+            "GET / HTTP/1.1 keep-alive | Host: x | Accept: */*",
+        );
+    }
+
+    #[test]
+    fn leading_empty_lines_are_ignored() {
+        check(
+            "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | Host: x",
+        );
+        check(
+            "\n\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | Host: x",
+        );
+        check("\r\n\r\n", "incomplete");
+    }
+
+    #[test]
+    fn head_ends_at_the_empty_line() {
+        check(
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next",
+            "GET / HTTP/1.1 keep-alive | Host: x rest \"GET /next\"",
+        );
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+            "POST / HTTP/1.1 length=2 keep-alive | Host: x | Content-Length: 2 rest \"hi\"",
+        );
+        check("GET / HTTP/1.1\r\nHost: x\r\n", "incomplete");
+        check("GET / HTTP/1.1\r\nHost: x\r\n\r", "incomplete");
+        check("GET / HTT", "incomplete");
+        check("", "incomplete");
+    }
+
+    #[test]
+    fn http_1_0() {
+        check("GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.0 close");
+        check(
+            "GET / HTTP/1.0\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.0 close | Host: x",
+        );
+        check(
+            "POST /p HTTP/1.0\r\nContent-Length: 3\r\n\r\n",
+            "POST /p HTTP/1.0 length=3 close | Content-Length: 3",
+        );
+    }
+
+    #[test]
+    fn bad_request_line() {
+        for input in [
+            "GET\r\n\r\n",
+            "GET /\r\nHost: x\r\n\r\n",
+            "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /  HTTP/1.1\r\nHost: x\r\n\r\n",
+            " GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / FTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / http/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1 \r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.x\r\nHost: x\r\n\r\n",
+            "GET /a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1\r\r\nHost: x\r\n\r\n",
+        ] {
+            check(input, "error BadRequestLine 400");
+        }
+        check(
+            b"GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+            "error BadRequestLine 400",
+        );
+        // A space inside the target leaves `b HTTP/1.1` where the version
+        // belongs: a malformed line, not another version.
+        check(
+            "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n",
+            "error BadRequestLine 400",
+        );
+        // Judged as soon as the line ends, before the rest of the head.
+        check("GET  / HTTP/1.1\r\n", "error BadRequestLine 400");
+        check(
+            "GET  / HTTP/1.1\r\nHost: x\r\nAcc",
+            "error BadRequestLine 400",
+        );
+    }
+
+    #[test]
+    fn bad_header() {
+        for input in [
+            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHo(st: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHo\"st: x\r\n\r\n",
+            "GET / HTTP/1.1\r\n: x\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\ry\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\x7fb\r\n\r\n",
+            // obs-fold (RFC 9112 §5.2) is refused.
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
+            "GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\r\n",
+        ] {
+            check(input, "error BadHeader 400");
+        }
+        // A bad field is judged once the head is whole, however it arrives.
+        check("GET / HTTP/1.1\r\nHost : x\r\n", "incomplete");
+    }
+
+    #[test]
+    fn host() {
+        check("GET / HTTP/1.1\r\n\r\n", "error MissingHost 400");
+        check(
+            "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+            "error MissingHost 400",
+        );
+        check(
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "error DuplicateHost 400",
+        );
+        check(
+            "GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n",
+            "error DuplicateHost 400",
+        );
+        check(
+            "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+            "error DuplicateHost 400",
+        );
+        // An empty Host is a Host (RFC 9112 §3.2: empty when the target has
+        // no authority).
+        check(
+            "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+            "GET / HTTP/1.1 keep-alive | Host: ",
+        );
+    }
+
+    #[test]
+    fn content_length() {
+        let head =
+            |value: &str| format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {value}\r\n\r\n");
+        for (value, expected) in [
+            ("5", "length=5"),
+            ("0", ""),
+            ("005", "length=5"),
+            ("0000000000000000005", "length=5"),
+            ("5, 5", "length=5"),
+            (" 5 ,5,  5", "length=5"),
+            ("8388608", "length=8388608"),
+        ] {
+            let len = if expected.is_empty() {
+                String::new()
+            } else {
+                format!(" {expected}")
+            };
+            let value_seen = value.trim();
+            check(
+                head(value),
+                &format!(
+                    "POST / HTTP/1.1{len} keep-alive | Host: x | Content-Length: {value_seen}"
+                ),
+            );
+        }
+        for value in [
+            "abc",
+            "-1",
+            "+5",
+            "1 2",
+            "",
+            "5,",
+            ",5",
+            "5,,5",
+            "0x5",
+            "5.0",
+            "99999999999999999999",
+            "18446744073709551616",
+            "100000000000000000000000",
+        ] {
+            check(head(value), "error InvalidContentLength 400");
+        }
+        for value in ["5, 6", "5,6,5", "0, 1"] {
+            check(head(value), "error ConflictingContentLength 400");
+        }
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "error ConflictingContentLength 400",
+        );
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n",
+            "POST / HTTP/1.1 length=5 keep-alive | Host: x | Content-Length: 5 | content-length: 5",
+        );
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: x\r\n\r\n",
+            "error InvalidContentLength 400",
+        );
+    }
+
+    #[test]
+    fn body_too_large() {
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 8388609\r\n\r\n",
+            "error BodyTooLarge 413",
+        );
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999999999999999\r\n\r\n",
+            "error BodyTooLarge 413",
+        );
+        let small = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
+        check_with(
+            &small,
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+            "POST / HTTP/1.1 length=10 keep-alive | Host: x | Content-Length: 10",
+        );
+        check_with(
+            &small,
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n",
+            "error BodyTooLarge 413",
+        );
+    }
+
+    #[test]
+    fn transfer_encoding() {
+        let head = |value: &str| {
+            format!("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {value}\r\n\r\n")
+        };
+        for value in ["chunked", "Chunked", "CHUNKED", " chunked ", ", chunked,"] {
+            let seen = value.trim();
+            check(
+                head(value),
+                &format!(
+                    "POST / HTTP/1.1 chunked keep-alive | Host: x | Transfer-Encoding: {seen}"
+                ),
+            );
+        }
+        for value in [
+            "gzip",
+            "gzip, chunked",
+            "chunked, gzip",
+            "identity",
+            "deflate",
+            "chunked;q=1",
+        ] {
+            check(head(value), "error UnsupportedTransferCoding 501");
+        }
+        for value in ["", ",", "chunked, chunked"] {
+            check(head(value), "error BadHeader 400");
+        }
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "error BadHeader 400",
+        );
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "error UnsupportedTransferCoding 501",
+        );
+        // Never both framings (RFC 9112 §6.1), in either order.
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "error LengthAndTransferEncoding 400",
+        );
+        check(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            "error LengthAndTransferEncoding 400",
+        );
+        // HTTP/1.0 has no chunked coding.
+        check(
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "error LengthAndTransferEncoding 400",
+        );
+    }
+
+    #[test]
+    fn unsupported_version() {
+        for version in [
+            "HTTP/2.0", "HTTP/3.0", "HTTP/1.2", "HTTP/1.9", "HTTP/0.9", "HTTP/2",
+        ] {
+            check(
+                format!("GET / {version}\r\nHost: x\r\n\r\n"),
+                "error UnsupportedVersion 505",
+            );
+        }
+        // Refused once the request line is whole, before the rest arrives.
+        check("GET / HTTP/2.0\r\n", "error UnsupportedVersion 505");
+        check(
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            "error UnsupportedVersion 505",
+        );
+    }
+
+    #[test]
+    fn request_line_too_long() {
+        let max = DEFAULT_MAX_REQUEST_LINE;
+        assert_eq!(line_of(max).len(), max);
+        let ok = format!("{}\r\nHost: x\r\n\r\n", line_of(max));
+        let expected = format!(
+            "GET /{} HTTP/1.1 keep-alive | Host: x",
+            "a".repeat(max - 14)
+        );
+        check(&ok, &expected);
+        // Leading empty lines are not part of the request line.
+        check(format!("\r\n\r\n{ok}"), &expected);
+        check(
+            format!("{}\r\nHost: x\r\n\r\n", line_of(max + 1)),
+            "error RequestLineTooLong 414",
+        );
+        // Still partial, no newline yet: refused without waiting for it.
+        check(line_of(max + 3), "error RequestLineTooLong 414");
+        check(
+            format!("GET /{}", "a".repeat(max)),
+            "error RequestLineTooLong 414",
+        );
+        // Up to the limit and its CRLF, a partial line may still be good.
+        check(line_of(max), "incomplete");
+        check(format!("{}\r", line_of(max)), "incomplete");
+
+        let small = Limits {
+            max_request_line: 40,
+            ..Limits::default()
+        };
+        check_with(
+            &small,
+            format!("{}\r\nHost: x\r\n\r\n", line_of(41)),
+            "error RequestLineTooLong 414",
+        );
+        check_with(&small, format!("\r\n\r\n\r\n{}", line_of(40)), "incomplete");
+        check_with(&small, line_of(43), "error RequestLineTooLong 414");
+        check_with(&small, "x".repeat(43), "error RequestLineTooLong 414");
+    }
+
+    #[test]
+    fn headers_too_large() {
+        let small = Limits {
+            max_request_line: 64,
+            max_head_bytes: 128,
+            ..Limits::default()
+        };
+        // A head of exactly 128 bytes passes, one more does not.
+        let head = |len: usize| {
+            let fixed = "GET / HTTP/1.1\r\nHost: x\r\nX: \r\n\r\n".len();
+            format!(
+                "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+                "v".repeat(len - fixed)
+            )
+        };
+        assert_eq!(head(128).len(), 128);
+        check_with(
+            &small,
+            head(128),
+            &format!(
+                "GET / HTTP/1.1 keep-alive | Host: x | X: {}",
+                "v".repeat(96)
+            ),
+        );
+        check_with(&small, head(129), "error HeadersTooLarge 431");
+        // Still partial: refused once it passes the limit.
+        check_with(&small, &head(200)[..129], "error HeadersTooLarge 431");
+        check_with(&small, &head(200)[..128], "incomplete");
+
+        // The default limit, 64 KiB, whole and one byte at a time only.
+        let limits = Limits::default();
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+            "v".repeat(DEFAULT_MAX_HEAD_BYTES)
+        );
+        let partial = &big.as_bytes()[..DEFAULT_MAX_HEAD_BYTES + 1];
+        for input in [big.as_bytes(), partial] {
+            let arrivals: [Vec<&[u8]>; 2] = [vec![input], input.chunks(1).collect()];
+            for pieces in arrivals {
+                let outcome = feed(&pieces, &limits);
+                assert_eq!(render(&outcome, input), "error HeadersTooLarge 431");
+                let (requests, err) = parse_stream(pieces, &limits);
+                assert_eq!((requests.len(), err), (0, Some(HttpError::HeadersTooLarge)));
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_headers() {
+        let head = |fields: usize| {
+            let mut s = "GET / HTTP/1.1\r\nHost: x\r\n".to_owned();
+            for i in 1..fields {
+                s += &format!("X-{i}: {i}\r\n");
+            }
+            s + "\r\n"
+        };
+        let ok = render(
+            &feed(&[head(MAX_HEADERS).as_bytes()], &Limits::default()),
+            head(MAX_HEADERS).as_bytes(),
+        );
+        assert!(ok.ends_with("X-99: 99"), "{ok}");
+        check(head(MAX_HEADERS), &ok);
+        check(head(MAX_HEADERS + 1), "error TooManyHeaders 431");
+        assert_eq!(HttpError::TooManyHeaders.status().code(), 431);
+    }
+
+    #[test]
+    fn keep_alive() {
+        for (version, connection, expected) in [
+            ("1.1", "", "keep-alive"),
+            ("1.1", "Connection: close\r\n", "close"),
+            ("1.1", "Connection: Close\r\n", "close"),
+            ("1.1", "Connection: keep-alive\r\n", "keep-alive"),
+            ("1.1", "Connection: Keep-Alive, Upgrade\r\n", "keep-alive"),
+            ("1.1", "Connection: Upgrade, close\r\n", "close"),
+            (
+                "1.1",
+                "Connection: upgrade\r\nConnection: close\r\n",
+                "close",
+            ),
+            ("1.1", "Connection: closed\r\n", "keep-alive"),
+            ("1.1", "Connection:\r\n", "keep-alive"),
+            ("1.0", "", "close"),
+            ("1.0", "Connection: keep-alive\r\n", "keep-alive"),
+            ("1.0", "Connection: Keep-Alive\r\n", "keep-alive"),
+            ("1.0", "Connection: Keep-Alive, Upgrade\r\n", "keep-alive"),
+            ("1.0", "Connection: upgrade , keep-alive\r\n", "keep-alive"),
+            ("1.0", "Connection: keep-alive, close\r\n", "close"),
+            (
+                "1.0",
+                "Connection: keep-alive\r\nConnection: close\r\n",
+                "close",
+            ),
+            ("1.0", "Connection: keep-alives\r\n", "close"),
+            ("1.0", "Connection: close\r\n", "close"),
+        ] {
+            let input = format!("GET / HTTP/{version}\r\nHost: x\r\n{connection}\r\n");
+            let outcome = feed(&[input.as_bytes()], &Limits::default());
+            let line = render(&outcome, input.as_bytes());
+            let state = line.split(" | ").next().unwrap();
+            assert_eq!(
+                state,
+                format!("GET / HTTP/{version} {expected}"),
+                "{input:?}"
+            );
+            check(&input, &line);
+        }
+    }
+
+    #[test]
+    fn expect_continue() {
+        check(
+            "PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+            "PUT / HTTP/1.1 length=1 keep-alive 100-continue | Host: x | Expect: 100-continue | Content-Length: 1",
+        );
+        check(
+            "PUT / HTTP/1.1\r\nHost: x\r\nexpect:  100-Continue \r\n\r\n",
+            "PUT / HTTP/1.1 keep-alive 100-continue | Host: x | expect: 100-Continue",
+        );
+        check(
+            "PUT / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n",
+            "PUT / HTTP/1.1 keep-alive | Host: x | Expect: 200-ok",
+        );
+        // HTTP/1.0 has no 100 Continue (RFC 9110 §10.1.1).
+        check(
+            "PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n",
+            "PUT / HTTP/1.0 close | Expect: 100-continue",
+        );
+    }
+
+    #[test]
+    fn a_warm_head_is_reused() {
+        let limits = Limits::default();
+        let mut parser = HeadParser::new();
+        let mut head = RequestHead::default();
+        assert!(head.is_empty());
+        let first = b"POST /a?q HTTP/1.0\r\nContent-Length: 1\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n\r\n";
+        assert_eq!(
+            parser.parse(first, &limits, &mut head),
+            Ok(Some(first.len()))
+        );
+        assert_eq!(head.framing(), Framing::Length(1));
+        let second = b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(
+            parser.parse(second, &limits, &mut head),
+            Ok(Some(second.len()))
+        );
+        assert_eq!(
+            render(&Ok(Some((head.clone(), second.len()))), second),
+            "GET /b HTTP/1.1 keep-alive | Host: x"
+        );
+        assert!(!head.is_empty());
+    }
+
+    #[test]
+    fn reset_forgets_a_partial_head() {
+        let limits = Limits::default();
+        let mut parser = HeadParser::new();
+        let mut head = RequestHead::default();
+        assert_eq!(
+            parser.parse(b"GET /a HTTP/1.1\r\nHo", &limits, &mut head),
+            Ok(None)
+        );
+        parser.reset();
+        let next = b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(parser.parse(next, &limits, &mut head), Ok(Some(next.len())));
+        assert_eq!(head.path(next), "/b");
+    }
 }

@@ -44,6 +44,8 @@ mod head;
 mod limits;
 mod request;
 mod response;
+#[cfg(test)]
+mod test_support;
 
 pub use body::{BodyDecoder, Decoded};
 pub use encode::{
