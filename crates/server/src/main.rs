@@ -74,7 +74,11 @@ fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let server = Server::bind(config)?;
     let running = server.start(move |req: &Request<'_>| -> Response { router.handle(req) })?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "netrunner listening on http://{}", running.local_addr())?;
+    writeln!(
+        out,
+        "netrunner listening on http://{}",
+        running.local_addr()
+    )?;
     out.flush()?;
     drop(out);
 
