@@ -93,10 +93,17 @@ impl Server {
     /// [`Error::Bind`] when the address is taken or not ours.
     pub fn bind(config: Config) -> Result<Server, Error> {
         let reuse_port = config.accept == AcceptMode::ReusePort;
-        let first = listen(config.addr, reuse_port).map_err(|source| Error::Bind {
+        let bind_error = |source| Error::Bind {
             addr: config.addr,
             source,
-        })?;
+        };
+        if reuse_port && config.addr.port() != 0 {
+            // SO_REUSEPORT would let us share a port that another server of
+            // the same user is listening on, and take half its connections.
+            // A plain bind first makes a port in use an error, as it should be.
+            probe(config.addr).map_err(bind_error)?;
+        }
+        let first = listen(config.addr, reuse_port).map_err(bind_error)?;
         let local_addr = first.local_addr()?;
         let mut listeners = vec![first];
         if reuse_port {
@@ -264,6 +271,13 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<StdListener> {
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
+}
+
+/// Bind `addr` without `SO_REUSEPORT` and let go: fails if it is in use.
+fn probe(addr: SocketAddr) -> io::Result<()> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())
 }
 
 /// The acceptor thread of [`AcceptMode::Acceptor`]: accept, hand each

@@ -171,3 +171,20 @@ fn a_busy_connection_finishes_with_connection_close() {
     assert!(out.ends_with("abcd"), "{out}");
     server.join().unwrap();
 }
+
+#[test]
+fn an_address_in_use_is_an_error_in_both_modes() {
+    let first = start(AcceptMode::ReusePort, 2);
+    for accept in [AcceptMode::ReusePort, AcceptMode::Acceptor] {
+        let config = Config {
+            addr: first.local_addr(),
+            threads: 2,
+            accept,
+            ..Config::default()
+        };
+        let err = Server::bind(config).expect_err("the port is taken");
+        assert!(err.to_string().contains("cannot listen on"), "{err}");
+    }
+    first.shutdown_trigger().trigger();
+    first.join().unwrap();
+}
