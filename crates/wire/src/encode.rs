@@ -117,7 +117,9 @@ pub struct ResponseContext {
 /// Append a whole response, head and body, to `dst`.
 ///
 /// The body is framed with `Content-Length`; it is left out for `HEAD`
-/// requests and statuses that have none (`1xx`, `204`, `304`).
+/// requests and statuses that have none (`1xx`, `204`, `304`). A `304`
+/// announces the length of the body it is given (that of the
+/// representation it stands for) and none when given none.
 ///
 /// ```
 /// use netrunner_wire::{encode_response, HttpDate, Response, ResponseContext, Status, Version};
@@ -134,7 +136,12 @@ pub struct ResponseContext {
 /// ```
 pub fn encode_response(res: &Response, cx: ResponseContext, date: &HttpDate, dst: &mut Vec<u8>) {
     let body = res.body.as_bytes();
-    let length = if res.status.is_informational() || res.status == Status::NO_CONTENT {
+    let length = if res.status.is_informational()
+        || res.status == Status::NO_CONTENT
+        // RFC 9110 §8.6: a 304 may only announce the length of the body it
+        // stands for; with none given, it announces nothing (as nginx does).
+        || (res.status == Status::NOT_MODIFIED && body.is_empty())
+    {
         BodyLength::None
     } else {
         BodyLength::Known(body.len() as u64)
@@ -407,6 +414,12 @@ mod tests {
             KEEP_ALIVE,
             "HTTP/1.1 304 Not Modified|Date: Sun, 06 Nov 1994 08:49:37 GMT|\
              Content-Type: text/html|Content-Length: 9|ETag: \"v1\"||",
+        );
+        // A 304 without a body announces no length: 0 would be false.
+        check(
+            Response::new(Status::NOT_MODIFIED).with_header("ETag", "\"v1\""),
+            KEEP_ALIVE,
+            "HTTP/1.1 304 Not Modified|Date: Sun, 06 Nov 1994 08:49:37 GMT|ETag: \"v1\"||",
         );
         check(
             Response::new(Status::SWITCHING_PROTOCOLS).with_header("Upgrade", "websocket"),
