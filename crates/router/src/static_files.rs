@@ -1,14 +1,18 @@
-//! Static files, simple version: [`static_files`] serves the files under one
-//! directory, read whole into memory.
+//! Static files: [`static_files`] serves the files under one directory, with
+//! validators (`ETag`, `Last-Modified`), conditional requests (`304`) and
+//! single byte ranges (`206`, `416`).
 //!
-//! Conditional requests, ranges, `ETag` and streaming of large files come
-//! later; they belong in this module, behind the same function.
+//! A file is still read into memory, whole or the requested range; streaming
+//! of large files comes later, in this module and behind the same function
+//! (see [`read_span`], the one place it changes).
 
 use std::borrow::Cow;
-use std::io;
+use std::fs::{File, Metadata};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use netrunner_wire::{Body, Request, Response, Status};
+use netrunner_wire::{Body, HttpDate, Method, Request, Response, Status};
 
 use crate::params::Params;
 use crate::percent;
@@ -32,6 +36,37 @@ use crate::router::{origin_path, Handler};
 /// - A file that does not exist is `404`, one the server may not read `403`,
 ///   any other I/O error `500`. Anything but a regular file is `404`.
 ///
+/// Validators and conditional requests (RFC 9110 §8.8, §13):
+///
+/// - A file's `200` and `206` carry a strong `ETag` made of its modification
+///   time and size (`"<secs>-<nanos>-<len>"`, in hex), `Last-Modified` (the
+///   modification time, or now if that is in the future) and
+///   `Accept-Ranges: bytes`. A file system that gives no modification time
+///   gets neither validator.
+/// - On `GET` and `HEAD`, `If-None-Match` (`*`, or a list of entity tags
+///   compared weakly, so `W/"…"` matches too) gives `304` when it matches;
+///   without `If-None-Match`, a valid `If-Modified-Since` gives `304` when
+///   the file was not modified after it. A `304` carries `ETag` and
+///   `Last-Modified`, no `Content-Type` and no body. An `If-None-Match`
+///   that is not a valid list matches nothing.
+/// - HTTP-dates are read in IMF-fixdate and in the two obsolete formats
+///   (RFC 850, asctime); anything else is ignored.
+///
+/// Ranges (RFC 9110 §14), on `GET` only (`HEAD` ignores `Range` and
+/// answers as for the whole file, `200`):
+///
+/// - One range of `bytes=` (`a-b`, `a-`, `-n`) gives `206` with
+///   `Content-Range: bytes a-b/len` and those bytes; an end past the file is
+///   cut to its last byte.
+/// - A range that starts at or past the end, a suffix `-0`, and any range
+///   of an empty file give `416` with `Content-Range: bytes */len`.
+/// - Several ranges, several `Range` fields, or a `Range` that is not valid
+///   syntax are ignored: `200` with the whole file.
+/// - `If-Range` (an entity tag, compared strongly, or a date that must equal
+///   `Last-Modified`) that does not match means the whole file, `200`.
+/// - Conditions come first: a request that gets `304` gets it whatever its
+///   `Range`.
+///
 /// ```
 /// use netrunner_router::{static_files, Router};
 ///
@@ -43,8 +78,10 @@ use crate::router::{origin_path, Handler};
 /// ```
 ///
 /// **Implementation notes:** the file is checked, then opened by its
-/// canonical path; a symlink swapped in between by someone who can write
-/// under `root` is not guarded against.
+/// canonical path, and its length and validators come from the open file;
+/// a symlink swapped in between the check and the open by someone who can
+/// write under `root` is not guarded against. A file that shrinks while it
+/// is read is `500`.
 pub fn static_files(root: impl Into<PathBuf>) -> impl Handler {
     let files = StaticFiles::new(root.into());
     move |req: &Request<'_>, params: &Params<'_>| files.serve(req, params)
@@ -101,16 +138,488 @@ impl StaticFiles {
         } else {
             (target, relative)
         };
+        // Checked by path before opening: opening a FIFO would block.
         match file.metadata() {
             Ok(meta) if meta.is_file() => {}
             Ok(_) => return not_found(),
             Err(e) => return io_error(&e),
         }
-        match std::fs::read(&file) {
-            Ok(bytes) => Response::with_body(Status::OK, content_type(&name), Body::Bytes(bytes)),
+        let opened = File::open(&file).and_then(|f| f.metadata().map(|meta| (f, meta)));
+        match opened {
+            Ok((f, meta)) if meta.is_file() => {
+                let entity = Entity::new(&meta, unix_now());
+                respond(req, f, content_type(&name), &entity)
+            }
+            Ok(_) => not_found(),
             Err(e) => io_error(&e),
         }
     }
+}
+
+/// What the response needs to know of a file: its length and validators.
+#[derive(Debug)]
+struct Entity {
+    len: u64,
+    /// `None` when the file system gives no modification time (or one
+    /// before 1970): then no `ETag` or `Last-Modified` is sent.
+    validators: Option<Validators>,
+    /// The time of the request, in unix seconds.
+    now: u64,
+}
+
+/// A file's validators.
+#[derive(Debug)]
+struct Validators {
+    /// The strong entity tag, quotes included.
+    etag: String,
+    /// The `Last-Modified` time in unix seconds: the modification time, or
+    /// now when that is later (RFC 9110 §8.8.2.1).
+    last_modified: u64,
+}
+
+impl Entity {
+    fn new(meta: &Metadata, now: u64) -> Entity {
+        let len = meta.len();
+        let validators = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|mtime| Validators {
+                etag: format!(
+                    "\"{:x}-{:x}-{:x}\"",
+                    mtime.as_secs(),
+                    mtime.subsec_nanos(),
+                    len
+                ),
+                last_modified: mtime.as_secs().min(now),
+            });
+        Entity {
+            len,
+            validators,
+            now,
+        }
+    }
+
+    /// `res` with `ETag` and `Last-Modified`, when there are validators.
+    fn with_validators(&self, res: Response) -> Response {
+        match &self.validators {
+            Some(v) => res.with_header("ETag", v.etag.clone()).with_header(
+                "Last-Modified",
+                String::from_utf8_lossy(HttpDate::new(v.last_modified).as_bytes()).into_owned(),
+            ),
+            None => res,
+        }
+    }
+}
+
+/// The seconds since the epoch, now (0 for a clock set before 1970).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The answer for the regular file `file`: `304`, `206`, `416` or `200`.
+fn respond(req: &Request<'_>, file: File, content_type: &'static str, entity: &Entity) -> Response {
+    let method = req.method();
+    if matches!(method, Method::Get | Method::Head) && not_modified(req, entity) {
+        return entity.with_validators(Response::new(Status::NOT_MODIFIED));
+    }
+    let selection = if method == Method::Get {
+        select_range(req, entity)
+    } else {
+        Selection::Whole
+    };
+    let (status, first, count) = match selection {
+        Selection::Unsatisfiable => {
+            return Response::error(Status::RANGE_NOT_SATISFIABLE)
+                .with_header("Content-Range", format!("bytes */{}", entity.len));
+        }
+        Selection::Whole => (Status::OK, 0, entity.len),
+        Selection::Part { first, last } => (Status::PARTIAL_CONTENT, first, last - first + 1),
+    };
+    let bytes = match read_span(file, first, count) {
+        Ok(bytes) => bytes,
+        Err(e) => return io_error(&e),
+    };
+    let mut res = entity
+        .with_validators(Response::with_body(
+            status,
+            content_type,
+            Body::Bytes(bytes),
+        ))
+        .with_header("Accept-Ranges", "bytes");
+    if status == Status::PARTIAL_CONTENT {
+        let range = format!("bytes {first}-{}/{}", first + count - 1, entity.len);
+        res = res.with_header("Content-Range", range);
+    }
+    res
+}
+
+/// `count` bytes of `file` from offset `first`, read into memory.
+///
+/// Streaming: this is the one place that changes when large files stream
+/// (and `HEAD` then no longer needs to read at all); everything above it
+/// only deals in offsets and lengths.
+fn read_span(mut file: File, first: u64, count: u64) -> io::Result<Vec<u8>> {
+    let out_of_memory = || io::Error::from(io::ErrorKind::OutOfMemory);
+    let capacity = usize::try_from(count).map_err(|_| out_of_memory())?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(capacity)
+        .map_err(|_| out_of_memory())?;
+    if first > 0 {
+        file.seek(SeekFrom::Start(first))?;
+    }
+    file.take(count).read_to_end(&mut bytes)?;
+    if bytes.len() != capacity {
+        // The file shrank since its length was taken.
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+    }
+    Ok(bytes)
+}
+
+/// How many field lines of one name a request has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field<'a> {
+    Absent,
+    One(&'a [u8]),
+    Many,
+}
+
+fn field<'a>(req: &Request<'a>, name: &str) -> Field<'a> {
+    let mut values = req
+        .headers()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v);
+    match (values.next(), values.next()) {
+        (None, _) => Field::Absent,
+        (Some(v), None) => Field::One(v),
+        (Some(_), Some(_)) => Field::Many,
+    }
+}
+
+/// Whether the request's preconditions say the client's copy is current
+/// (RFC 9110 §13.2.2, steps 3 and 4): `If-None-Match` matches, or, without
+/// it, the file was not modified after `If-Modified-Since`.
+fn not_modified(req: &Request<'_>, entity: &Entity) -> bool {
+    let etag = entity.validators.as_ref().map(|v| v.etag.as_bytes());
+    let mut present = false;
+    let mut matched = false;
+    for (_, value) in req
+        .headers()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("if-none-match"))
+    {
+        present = true;
+        match none_match(value, etag) {
+            Some(m) => matched |= m,
+            None => return false,
+        }
+    }
+    if present {
+        return matched;
+    }
+    let (Field::One(value), Some(v)) = (field(req, "if-modified-since"), &entity.validators) else {
+        return false;
+    };
+    parse_http_date(value, entity.now)
+        .is_some_and(|date| i64::try_from(v.last_modified).is_ok_and(|lm| lm <= date))
+}
+
+/// Whether one `If-None-Match` field value matches a file with `etag`
+/// (weak comparison; `*` matches any file), or `None` when it is not valid.
+fn none_match(value: &[u8], etag: Option<&[u8]>) -> Option<bool> {
+    if trim_ows(value) == b"*" {
+        return Some(true);
+    }
+    let mut matched = false;
+    each_entity_tag(value, |_weak, opaque| {
+        matched |= etag.is_some_and(|e| e == opaque);
+    })?;
+    Some(matched)
+}
+
+/// Call `f(weak, opaque_tag)` for each entity tag in the list `value`
+/// (`opaque_tag` with its quotes); `None` when the list is not valid
+/// syntax. Empty list elements are allowed (RFC 9110 §5.6.1.2).
+fn each_entity_tag<'a>(value: &'a [u8], mut f: impl FnMut(bool, &'a [u8])) -> Option<()> {
+    let mut rest = value;
+    loop {
+        while let [b' ' | b'\t' | b',', tail @ ..] = rest {
+            rest = tail;
+        }
+        if rest.is_empty() {
+            return Some(());
+        }
+        let (weak, opaque, tail) = entity_tag(rest)?;
+        f(weak, opaque);
+        rest = trim_ows(tail);
+        if !matches!(rest, [] | [b',', ..]) {
+            return None;
+        }
+    }
+}
+
+/// The entity tag at the start of `v`: whether it is weak, the opaque tag
+/// with its quotes, and what follows it.
+fn entity_tag(v: &[u8]) -> Option<(bool, &[u8], &[u8])> {
+    let (weak, v) = match v.strip_prefix(b"W/") {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let body = v.strip_prefix(b"\"")?;
+    let end = body.iter().position(|&b| b == b'"')?;
+    let etagc = |b: u8| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80;
+    if !body[..end].iter().all(|&b| etagc(b)) {
+        return None;
+    }
+    Some((weak, &v[..end + 2], &v[end + 2..]))
+}
+
+/// Which part of the file a `GET` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selection {
+    /// All of it: no `Range`, one that is ignored, or an `If-Range` that
+    /// does not match.
+    Whole,
+    /// Bytes `first..=last`, both inside the file.
+    Part { first: u64, last: u64 },
+    /// A valid range that selects nothing: `416`.
+    Unsatisfiable,
+}
+
+/// A single byte range as written in `Range`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeSpec {
+    /// `first-last` or `first-`.
+    From { first: u64, last: Option<u64> },
+    /// `-n`: the last `n` bytes.
+    Suffix(u64),
+}
+
+impl RangeSpec {
+    /// This range applied to a file of `len` bytes.
+    fn select(self, len: u64) -> Selection {
+        match self {
+            RangeSpec::From { first, last } if first < len => Selection::Part {
+                first,
+                last: last.map_or(len - 1, |last| last.min(len - 1)),
+            },
+            RangeSpec::Suffix(n) if n > 0 && len > 0 => Selection::Part {
+                first: len - n.min(len),
+                last: len - 1,
+            },
+            _ => Selection::Unsatisfiable,
+        }
+    }
+}
+
+/// The part of the file that the request's `Range` and `If-Range` select.
+fn select_range(req: &Request<'_>, entity: &Entity) -> Selection {
+    let Field::One(value) = field(req, "range") else {
+        return Selection::Whole;
+    };
+    let Some(spec) = parse_range(value) else {
+        return Selection::Whole;
+    };
+    match field(req, "if-range") {
+        Field::Absent => {}
+        Field::One(value) if if_range_matches(value, entity) => {}
+        Field::One(_) | Field::Many => return Selection::Whole,
+    }
+    spec.select(entity.len)
+}
+
+/// A `Range` value holding exactly one byte range; `None` for anything
+/// else (another unit, several ranges, bad syntax, `last < first`).
+fn parse_range(value: &[u8]) -> Option<RangeSpec> {
+    let value = trim_ows(value);
+    let eq = value.iter().position(|&b| b == b'=')?;
+    if !value[..eq].eq_ignore_ascii_case(b"bytes") {
+        return None;
+    }
+    let set = trim_ows(&value[eq + 1..]);
+    let dash = set.iter().position(|&b| b == b'-')?;
+    let (first, last) = (&set[..dash], &set[dash + 1..]);
+    if first.is_empty() {
+        return Some(RangeSpec::Suffix(number(last)?));
+    }
+    let first = number(first)?;
+    if last.is_empty() {
+        return Some(RangeSpec::From { first, last: None });
+    }
+    let last = number(last)?;
+    (last >= first).then_some(RangeSpec::From {
+        first,
+        last: Some(last),
+    })
+}
+
+/// A non-empty run of ASCII digits; a value past `u64::MAX` saturates
+/// (no file is that long, so it means the same).
+fn number(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0u64, |n, &d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+/// Whether `If-Range` lets the range through (RFC 9110 §13.1.5): an entity
+/// tag that is strongly equal to the file's, or a date equal to its
+/// `Last-Modified`.
+fn if_range_matches(value: &[u8], entity: &Entity) -> bool {
+    let Some(v) = &entity.validators else {
+        return false;
+    };
+    let value = trim_ows(value);
+    if value.starts_with(b"W/") || value.starts_with(b"\"") {
+        return matches!(
+            entity_tag(value),
+            Some((false, opaque, [])) if opaque == v.etag.as_bytes()
+        );
+    }
+    parse_http_date(value, entity.now)
+        .is_some_and(|date| i64::try_from(v.last_modified) == Ok(date))
+}
+
+/// `v` without leading and trailing spaces and tabs.
+fn trim_ows(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+const DAY_NAMES: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+const LONG_DAY_NAMES: [&[u8]; 7] = [
+    b"Monday",
+    b"Tuesday",
+    b"Wednesday",
+    b"Thursday",
+    b"Friday",
+    b"Saturday",
+    b"Sunday",
+];
+const MONTH_NAMES: [&[u8]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// An HTTP-date (RFC 9110 §5.6.7) in unix seconds: IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), or one of the obsolete RFC 850
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime
+/// (`Sun Nov  6 08:49:37 1994`) formats. Case-sensitive, as the grammar is;
+/// the day name must be a valid one but is not checked against the date.
+/// `now` (unix seconds) places the two-digit years of RFC 850.
+fn parse_http_date(value: &[u8], now: u64) -> Option<i64> {
+    let v = trim_ows(value);
+    imf_fixdate(v)
+        .or_else(|| rfc850_date(v, now))
+        .or_else(|| asctime_date(v))
+}
+
+fn imf_fixdate(v: &[u8]) -> Option<i64> {
+    // Sun, 06 Nov 1994 08:49:37 GMT
+    if v.len() != 29
+        || !DAY_NAMES.contains(&&v[..3])
+        || &v[3..5] != b", "
+        || v[7] != b' '
+        || v[11] != b' '
+        || v[16] != b' '
+        || &v[25..] != b" GMT"
+    {
+        return None;
+    }
+    let year = digits(&v[12..16])?;
+    civil_time(year, month(&v[8..11])?, digits(&v[5..7])?, &v[17..25])
+}
+
+fn rfc850_date(v: &[u8], now: u64) -> Option<i64> {
+    // Sunday, 06-Nov-94 08:49:37 GMT
+    let comma = v.iter().position(|&b| b == b',')?;
+    let (day_name, r) = v.split_at(comma);
+    if !LONG_DAY_NAMES.contains(&day_name)
+        || r.len() != 24
+        || &r[..2] != b", "
+        || r[4] != b'-'
+        || r[8] != b'-'
+        || r[11] != b' '
+        || &r[20..] != b" GMT"
+    {
+        return None;
+    }
+    // A year more than 50 years in the future is the latest past year with
+    // the same two last digits: the latest year <= this year + 50.
+    let this_year = digits(&HttpDate::new(now).as_bytes()[12..16])?;
+    let yy = digits(&r[9..11])?;
+    let year = yy + (this_year + 50 - yy).div_euclid(100) * 100;
+    civil_time(year, month(&r[5..8])?, digits(&r[2..4])?, &r[12..20])
+}
+
+fn asctime_date(v: &[u8]) -> Option<i64> {
+    // Sun Nov  6 08:49:37 1994
+    if v.len() != 24
+        || !DAY_NAMES.contains(&&v[..3])
+        || v[3] != b' '
+        || v[7] != b' '
+        || v[10] != b' '
+        || v[19] != b' '
+    {
+        return None;
+    }
+    let day = match v[8..10] {
+        [b' ', d] => digits(&[d])?,
+        _ => digits(&v[8..10])?,
+    };
+    civil_time(digits(&v[20..24])?, month(&v[4..7])?, day, &v[11..19])
+}
+
+/// Unix seconds of a civil date (month `1..=12`) and an `HH:MM:SS` time.
+fn civil_time(year: i64, month: i64, day: i64, time: &[u8]) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=month_days).contains(&day) {
+        return None;
+    }
+    let [h1, h2, b':', m1, m2, b':', s1, s2] = *time else {
+        return None;
+    };
+    let (hour, minute, second) = (digits(&[h1, h2])?, digits(&[m1, m2])?, digits(&[s1, s2])?);
+    // Second 60 is a leap second (RFC 5322 §3.3).
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // Days since the epoch of a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// The month `1..=12` named by a three-letter abbreviation.
+fn month(name: &[u8]) -> Option<i64> {
+    let index = MONTH_NAMES.iter().position(|&m| m == name)?;
+    Some(index as i64 + 1)
+}
+
+/// A short run of ASCII digits (at most 4 here), as a number.
+fn digits(v: &[u8]) -> Option<i64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0, |n, &d| n * 10 + i64::from(d - b'0')))
 }
 
 /// The decoded path relative to the root, or `None` when it is refused: an
@@ -206,6 +715,9 @@ fn content_type(name: &str) -> &'static str {
 mod tests {
     use std::fs;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use netrunner_wire::{HeadParser, Limits, RequestHead};
 
     use super::*;
     use crate::testing::call;
@@ -221,6 +733,8 @@ mod tests {
     /// base/root/dir/app.js
     /// base/root/empty/
     /// base/root/noext
+    /// base/root/digits.txt     "0123456789", modified at MTIME
+    /// base/root/zero.txt       empty
     /// base/root/out            -> ../secret.txt   (unix)
     /// base/root/up             -> ..              (unix)
     /// base/root/evil/index.html -> ../../secret.txt (unix)
@@ -231,6 +745,21 @@ mod tests {
     }
 
     const SECRET: &str = "the secret";
+    const DIGITS: &str = "0123456789";
+    /// The modification time of `digits.txt`: `Sun, 06 Nov 1994 08:49:37
+    /// GMT` and 123456789 ns.
+    const MTIME: Duration = Duration::new(784_111_777, 123_456_789);
+    const DIGITS_ETAG: &str = "\"2ebc98a1-75bcd15-a\"";
+    const DIGITS_DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn set_mtime(path: &Path, since_epoch: Duration) {
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(UNIX_EPOCH + since_epoch)
+            .unwrap();
+    }
 
     impl Fixture {
         fn new() -> Fixture {
@@ -251,6 +780,9 @@ mod tests {
             fs::write(root.join("noext"), [0u8, 1, 2]).unwrap();
             fs::write(root.join("dir/index.html"), "<h1>dir</h1>").unwrap();
             fs::write(root.join("dir/app.js"), "let x;").unwrap();
+            fs::write(root.join("digits.txt"), DIGITS).unwrap();
+            set_mtime(&root.join("digits.txt"), MTIME);
+            fs::write(root.join("zero.txt"), "").unwrap();
             #[cfg(unix)]
             {
                 use std::os::unix::fs::symlink;
@@ -336,7 +868,7 @@ mod tests {
             Some("application/octet-stream")
         );
         assert_eq!(res.body, Body::Bytes(vec![0, 1, 2]));
-        assert_eq!(res.header("accept-ranges"), None);
+        assert_eq!(res.header("accept-ranges"), Some("bytes"));
         let head = call(&r, "HEAD", "/static/hello.txt");
         assert_eq!(head, call(&r, "GET", "/static/hello.txt"));
     }
@@ -519,6 +1051,507 @@ mod tests {
             ("dir/page.html", "text/html; charset=utf-8"),
         ] {
             assert_eq!(content_type(name), expected, "{name}");
+        }
+    }
+
+    /// The router's answer to `method target` with extra header fields.
+    fn call_with(router: &Router, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
+        let mut text = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
+        for (name, value) in fields {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        let mut head = RequestHead::default();
+        let n = HeadParser::new()
+            .parse(text.as_bytes(), &Limits::default(), &mut head)
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+            .expect("a whole head");
+        router.handle(&Request::new(&head, &text.as_bytes()[..n], b""))
+    }
+
+    /// `GET /static/digits.txt` with `fields`.
+    fn digits(router: &Router, fields: &[(&str, &str)]) -> Response {
+        call_with(router, "GET", "/static/digits.txt", fields)
+    }
+
+    fn assert_whole(res: &Response, what: &str) {
+        assert_eq!(res.status, Status::OK, "{what}");
+        assert_eq!(res.body.as_bytes(), DIGITS.as_bytes(), "{what}");
+        assert_eq!(res.header("content-range"), None, "{what}");
+        assert_eq!(res.header("accept-ranges"), Some("bytes"), "{what}");
+        assert_eq!(res.header("etag"), Some(DIGITS_ETAG), "{what}");
+    }
+
+    fn assert_not_modified(res: &Response, what: &str) {
+        let expected = Response::new(Status::NOT_MODIFIED)
+            .with_header("ETag", DIGITS_ETAG)
+            .with_header("Last-Modified", DIGITS_DATE);
+        assert_eq!(res, &expected, "{what}");
+    }
+
+    fn assert_part(res: &Response, range: &str, body: &str) {
+        assert_eq!(res.status, Status::PARTIAL_CONTENT, "{range}");
+        assert_eq!(res.header("content-range"), Some(range), "{range}");
+        assert_eq!(res.body.as_bytes(), body.as_bytes(), "{range}");
+        assert_eq!(
+            res.content_type.as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(res.header("accept-ranges"), Some("bytes"), "{range}");
+        assert_eq!(res.header("etag"), Some(DIGITS_ETAG), "{range}");
+        assert_eq!(res.header("last-modified"), Some(DIGITS_DATE), "{range}");
+    }
+
+    fn assert_unsatisfiable(res: &Response, len: u64, what: &str) {
+        let expected = Response::error(Status::RANGE_NOT_SATISFIABLE)
+            .with_header("Content-Range", format!("bytes */{len}"));
+        assert_eq!(res, &expected, "{what}");
+    }
+
+    #[test]
+    fn validators() {
+        let fx = Fixture::new();
+        let r = fx.router();
+        let res = digits(&r, &[]);
+        assert_whole(&res, "plain GET");
+        assert_eq!(res.header("last-modified"), Some(DIGITS_DATE));
+        assert_eq!(digits(&r, &[]), res, "stable");
+        assert_eq!(call(&r, "HEAD", "/static/digits.txt"), res);
+
+        // A freshly written file: an ETag of the documented shape, stable,
+        // and a Last-Modified that parses back.
+        let res = call(&r, "GET", "/static/hello.txt");
+        let etag = res.header("etag").unwrap().to_owned();
+        let parts: Vec<&str> = etag.trim_matches('"').split('-').collect();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        assert_eq!(parts.len(), 3, "{etag}");
+        assert!(parts.iter().all(|p| u64::from_str_radix(p, 16).is_ok()));
+        assert_eq!(parts[2], "2", "the length, in hex");
+        let last_modified = res.header("last-modified").unwrap();
+        let date = parse_http_date(last_modified.as_bytes(), unix_now()).unwrap();
+        assert!(date > 1_600_000_000 && date <= unix_now() as i64);
+        assert_eq!(call(&r, "GET", "/static/hello.txt"), res);
+
+        // A different size or time is a different tag.
+        fs::write(fx.root().join("digits.txt"), "01234567890").unwrap();
+        set_mtime(&fx.root().join("digits.txt"), MTIME);
+        let res = digits(&r, &[]);
+        assert_eq!(res.header("etag"), Some("\"2ebc98a1-75bcd15-b\""));
+        set_mtime(
+            &fx.root().join("digits.txt"),
+            MTIME + Duration::from_nanos(1),
+        );
+        let res = digits(&r, &[]);
+        assert_eq!(res.header("etag"), Some("\"2ebc98a1-75bcd16-b\""));
+
+        // A modification time in the future is sent as now.
+        let future = Duration::from_secs(unix_now() + 86_400);
+        set_mtime(&fx.root().join("digits.txt"), future);
+        let before = unix_now();
+        let res = digits(&r, &[]);
+        let date = parse_http_date(res.header("last-modified").unwrap().as_bytes(), 0).unwrap();
+        assert!(date >= before as i64 && date <= unix_now() as i64);
+        assert!(res
+            .header("etag")
+            .unwrap()
+            .starts_with(&format!("\"{:x}-", future.as_secs())));
+    }
+
+    #[test]
+    fn directory_index_and_empty_files_have_validators() {
+        let fx = Fixture::new();
+        let r = fx.router();
+        let res = call(&r, "GET", "/static/dir/");
+        assert_eq!(res.status, Status::OK);
+        assert!(res.header("etag").is_some());
+        assert!(res.header("last-modified").is_some());
+        assert_eq!(res.header("accept-ranges"), Some("bytes"));
+
+        let res = call(&r, "GET", "/static/zero.txt");
+        assert_eq!(res.status, Status::OK);
+        assert_eq!(res.body, Body::Bytes(Vec::new()));
+        assert!(res.header("etag").unwrap().ends_with("-0\""));
+        assert_eq!(res.header("accept-ranges"), Some("bytes"));
+        for range in ["bytes=0-", "bytes=0-0", "bytes=-1", "bytes=-0", "bytes=5-9"] {
+            let res = call_with(&r, "GET", "/static/zero.txt", &[("Range", range)]);
+            assert_unsatisfiable(&res, 0, range);
+        }
+        // A Range that is ignored stays ignored.
+        for range in ["bytes=0-1,3-4", "bytes=x"] {
+            let res = call_with(&r, "GET", "/static/zero.txt", &[("Range", range)]);
+            assert_eq!(res.status, Status::OK, "{range}");
+            assert!(res.body.is_empty());
+        }
+    }
+
+    #[test]
+    fn if_none_match() {
+        let fx = Fixture::new();
+        let r = fx.router();
+        let weak = format!("W/{DIGITS_ETAG}");
+        let list = format!("\"nope\", {DIGITS_ETAG}");
+        let weak_list = format!("\"a\",W/\"b\" ,, {weak}");
+        for value in [DIGITS_ETAG, "*", " * ", &weak, &list, &weak_list] {
+            assert_not_modified(&digits(&r, &[("If-None-Match", value)]), value);
+            // Also with HEAD, and whatever the Range.
+            let res = call_with(
+                &r,
+                "HEAD",
+                "/static/digits.txt",
+                &[("If-None-Match", value)],
+            );
+            assert_not_modified(&res, value);
+            let res = digits(&r, &[("If-None-Match", value), ("Range", "bytes=0-1")]);
+            assert_not_modified(&res, value);
+        }
+        // Several field lines form one list.
+        let res = digits(
+            &r,
+            &[("If-None-Match", "\"x\""), ("If-None-Match", DIGITS_ETAG)],
+        );
+        assert_not_modified(&res, "two lines");
+        for value in [
+            "\"nope\"",
+            "W/\"nope\"",
+            "\"2ebc98a1-75bcd15-b\"",
+            "2ebc98a1-75bcd15-a",
+            "\"a\" \"2ebc98a1-75bcd15-a\"",
+            &format!("{DIGITS_ETAG} junk"),
+            &format!("w/{DIGITS_ETAG}"),
+            "",
+            "**",
+        ] {
+            assert_whole(&digits(&r, &[("If-None-Match", value)]), value);
+        }
+        // If-None-Match decides alone: If-Modified-Since is not looked at.
+        let res = digits(
+            &r,
+            &[
+                ("If-None-Match", "\"nope\""),
+                ("If-Modified-Since", "Sun, 06 Nov 2094 08:49:37 GMT"),
+            ],
+        );
+        assert_whole(&res, "If-None-Match wins");
+        let res = digits(
+            &r,
+            &[
+                ("If-None-Match", DIGITS_ETAG),
+                ("If-Modified-Since", "Sun, 06 Nov 1904 08:49:37 GMT"),
+            ],
+        );
+        assert_not_modified(&res, "If-None-Match wins");
+        // A changed file no longer matches.
+        set_mtime(
+            &fx.root().join("digits.txt"),
+            MTIME + Duration::from_secs(1),
+        );
+        let res = digits(&r, &[("If-None-Match", DIGITS_ETAG)]);
+        assert_eq!(res.status, Status::OK);
+    }
+
+    #[test]
+    fn if_modified_since() {
+        let fx = Fixture::new();
+        let r = fx.router();
+        for value in [
+            DIGITS_DATE,
+            "Sun, 06 Nov 1994 08:49:38 GMT",
+            "Mon, 07 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_not_modified(&digits(&r, &[("If-Modified-Since", value)]), value);
+            let res = call_with(
+                &r,
+                "HEAD",
+                "/static/digits.txt",
+                &[("If-Modified-Since", value)],
+            );
+            assert_not_modified(&res, value);
+        }
+        for value in [
+            "Sun, 06 Nov 1994 08:49:36 GMT",
+            "Sat, 05 Nov 1994 08:49:37 GMT",
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+            "garbage",
+            "",
+            "sun, 06 nov 1994 08:49:37 gmt",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:37",
+            "784111777",
+        ] {
+            assert_whole(&digits(&r, &[("If-Modified-Since", value)]), value);
+        }
+        // Two field lines: not a valid HTTP-date, ignored.
+        let res = digits(
+            &r,
+            &[
+                ("If-Modified-Since", DIGITS_DATE),
+                ("If-Modified-Since", DIGITS_DATE),
+            ],
+        );
+        assert_whole(&res, "two lines");
+    }
+
+    #[test]
+    fn ranges() {
+        let fx = Fixture::new();
+        let r = fx.router();
+        for (range, content_range, body) in [
+            ("bytes=0-0", "bytes 0-0/10", "0"),
+            ("bytes=2-5", "bytes 2-5/10", "2345"),
+            ("bytes=0-9", "bytes 0-9/10", DIGITS),
+            ("bytes=7-", "bytes 7-9/10", "789"),
+            ("bytes=0-", "bytes 0-9/10", DIGITS),
+            ("bytes=9-", "bytes 9-9/10", "9"),
+            ("bytes=-3", "bytes 7-9/10", "789"),
+            ("bytes=-10", "bytes 0-9/10", DIGITS),
+            ("bytes=-11", "bytes 0-9/10", DIGITS),
+            ("bytes=-99999999999999999999999", "bytes 0-9/10", DIGITS),
+            ("bytes=8-20", "bytes 8-9/10", "89"),
+            ("bytes=3-99999999999999999999999", "bytes 3-9/10", "3456789"),
+            ("BYTES=1-1", "bytes 1-1/10", "1"),
+            (" bytes= 4-4 ", "bytes 4-4/10", "4"),
+        ] {
+            assert_part(&digits(&r, &[("Range", range)]), content_range, body);
+        }
+        for range in [
+            "bytes=10-",
+            "bytes=10-20",
+            "bytes=11-11",
+            "bytes=-0",
+            "bytes=99999999999999999999999-",
+        ] {
+            assert_unsatisfiable(&digits(&r, &[("Range", range)]), 10, range);
+        }
+        // Several ranges, and anything that is not one valid range: the
+        // whole file.
+        for range in [
+            "bytes=0-1,3-4",
+            "bytes=0-1, 3-4",
+            "bytes=0-1,",
+            "bytes=10-11,0-1",
+            "bytes=5-2",
+            "bytes=-",
+            "bytes=",
+            "bytes=a-b",
+            "bytes=1-a",
+            "bytes=+1-2",
+            "bytes=1 -2",
+            "bytes=0x1-2",
+            "bytes 0-1",
+            "0-1",
+            "items=0-1",
+            "bytes=--1",
+            "",
+        ] {
+            assert_whole(&digits(&r, &[("Range", range)]), range);
+        }
+        let res = digits(&r, &[("Range", "bytes=0-1"), ("Range", "bytes=3-4")]);
+        assert_whole(&res, "two Range lines");
+        // HEAD ignores Range: the head of the whole file's 200.
+        let head = call(&r, "HEAD", "/static/digits.txt");
+        for range in ["bytes=2-5", "bytes=20-"] {
+            let res = call_with(&r, "HEAD", "/static/digits.txt", &[("Range", range)]);
+            assert_eq!(res, head, "{range}");
+        }
+        assert_whole(&head, "HEAD");
+    }
+
+    #[test]
+    fn if_range() {
+        let fx = Fixture::new();
+        let r = fx.router();
+        for value in [DIGITS_ETAG, DIGITS_DATE, " Sun Nov  6 08:49:37 1994 "] {
+            let res = digits(&r, &[("Range", "bytes=1-2"), ("If-Range", value)]);
+            assert_part(&res, "bytes 1-2/10", "12");
+            let res = digits(&r, &[("Range", "bytes=20-"), ("If-Range", value)]);
+            assert_unsatisfiable(&res, 10, value);
+        }
+        for value in [
+            "\"nope\"",
+            &format!("W/{DIGITS_ETAG}"),
+            &format!("{DIGITS_ETAG}, \"x\""),
+            "Sun, 06 Nov 1994 08:49:38 GMT",
+            "Sun, 06 Nov 1994 08:49:36 GMT",
+            "garbage",
+            "",
+        ] {
+            let res = digits(&r, &[("Range", "bytes=1-2"), ("If-Range", value)]);
+            assert_whole(&res, value);
+            // An If-Range that fails also cancels a 416.
+            let res = digits(&r, &[("Range", "bytes=20-"), ("If-Range", value)]);
+            assert_whole(&res, value);
+        }
+        let res = digits(
+            &r,
+            &[
+                ("Range", "bytes=1-2"),
+                ("If-Range", DIGITS_ETAG),
+                ("If-Range", DIGITS_ETAG),
+            ],
+        );
+        assert_whole(&res, "two If-Range lines");
+        // Without Range, If-Range does nothing.
+        assert_whole(&digits(&r, &[("If-Range", "\"nope\"")]), "no Range");
+    }
+
+    #[test]
+    fn http_dates() {
+        let now = 1_767_225_600; // 2026-01-01
+        for (text, expected) in [
+            ("Sun, 06 Nov 1994 08:49:37 GMT", Some(784_111_777)),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", Some(784_111_777)),
+            ("Sun Nov  6 08:49:37 1994", Some(784_111_777)),
+            ("Sun Nov 06 08:49:37 1994", Some(784_111_777)),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(0)),
+            ("Wed, 31 Dec 1969 23:59:59 GMT", Some(-1)),
+            ("Tue, 29 Feb 2000 00:00:00 GMT", Some(951_782_400)),
+            ("Thu, 29 Feb 2024 23:59:59 GMT", Some(1_709_251_199)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(253_402_300_799)),
+            ("Wed, 31 Dec 2025 23:59:60 GMT", Some(1_767_225_600)),
+            // Two-digit years: at most 50 years ahead of `now`.
+            ("Thursday, 01-Jan-76 00:00:00 GMT", Some(3_345_062_400)),
+            ("Saturday, 01-Jan-77 00:00:00 GMT", Some(220_924_800)),
+            ("Saturday, 01-Jan-00 00:00:00 GMT", Some(946_684_800)),
+            // The day name is not checked against the date.
+            ("Mon, 06 Nov 1994 08:49:37 GMT", Some(784_111_777)),
+            ("Sun, 29 Feb 1900 00:00:00 GMT", None),
+            ("Sun, 29 Feb 2023 00:00:00 GMT", None),
+            ("Sun, 31 Apr 2023 00:00:00 GMT", None),
+            ("Sun, 00 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 24:00:00 GMT", None),
+            ("Sun, 06 Nov 1994 08:60:00 GMT", None),
+            ("Sun, 06 Nov 1994 08:49:61 GMT", None),
+            ("Sun, 06 Foo 1994 08:49:37 GMT", None),
+            ("Xyz, 06 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 6 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 94 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 08:49:37 gmt", None),
+            ("Sun, 06 Nov 1994 08.49.37 GMT", None),
+            ("Sun, +6 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 08:49:37 GMT ", Some(784_111_777)),
+            ("Sun,  06 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06-Nov-94 08:49:37 GMT", None),
+            ("Sunday, 06 Nov 1994 08:49:37 GMT", None),
+            ("Sunday, 06-Nov-1994 08:49:37 GMT", None),
+            ("Sun Nov 6 08:49:37 1994", None),
+            ("Sun Nov  6 08:49:37 94", None),
+            ("", None),
+            (",", None),
+        ] {
+            assert_eq!(parse_http_date(text.as_bytes(), now), expected, "{text:?}");
+        }
+        // Every second formatted by the codec parses back.
+        for secs in [
+            0,
+            59,
+            86_399,
+            86_400,
+            784_111_777,
+            951_868_799,
+            4_107_542_400,
+        ] {
+            let date = HttpDate::new(secs);
+            assert_eq!(
+                parse_http_date(date.as_bytes(), now),
+                Some(secs as i64),
+                "{secs}"
+            );
+        }
+    }
+
+    #[test]
+    fn entity_tag_lists() {
+        let tags = |v: &str| {
+            let mut out = Vec::new();
+            each_entity_tag(v.as_bytes(), |weak, opaque| {
+                out.push((weak, String::from_utf8_lossy(opaque).into_owned()));
+            })
+            .map(|()| out)
+        };
+        let tag = |weak, t: &str| (weak, t.to_owned());
+        assert_eq!(tags(""), Some(vec![]));
+        assert_eq!(tags("\"a\""), Some(vec![tag(false, "\"a\"")]));
+        assert_eq!(tags("\"\""), Some(vec![tag(false, "\"\"")]));
+        assert_eq!(
+            tags(" W/\"a\" ,\t\"b,c\",, W/\"\" "),
+            Some(vec![
+                tag(true, "\"a\""),
+                tag(false, "\"b,c\""),
+                tag(true, "\"\"")
+            ])
+        );
+        for bad in [
+            "a",
+            "\"a",
+            "\"a\"b",
+            "\"a\" \"b\"",
+            "w/\"a\"",
+            "W/ \"a\"",
+            "W/a",
+            "\"a b\"",
+            "*",
+            "\"a\", *",
+        ] {
+            assert_eq!(tags(bad), None, "{bad:?}");
+        }
+        assert_eq!(none_match(b"*", None), Some(true));
+        assert_eq!(none_match(b"\"a\"", None), Some(false));
+        assert_eq!(none_match(b"W/\"a\"", Some(b"\"a\"")), Some(true));
+        assert_eq!(none_match(b"\"a\"", Some(b"\"b\"")), Some(false));
+        assert_eq!(none_match(b"\"a", Some(b"\"a\"")), None);
+    }
+
+    #[test]
+    fn range_specs() {
+        use RangeSpec::{From, Suffix};
+        assert_eq!(
+            parse_range(b"bytes=1-2"),
+            Some(From {
+                first: 1,
+                last: Some(2)
+            })
+        );
+        assert_eq!(
+            parse_range(b"bytes=3-"),
+            Some(From {
+                first: 3,
+                last: None
+            })
+        );
+        assert_eq!(parse_range(b"bytes=-4"), Some(Suffix(4)));
+        assert_eq!(
+            parse_range(b"bytes=-18446744073709551616"),
+            Some(Suffix(u64::MAX))
+        );
+        assert_eq!(parse_range(b"bytes=2-1"), None);
+        assert_eq!(parse_range(b"bytes=1-2,4-5"), None);
+        let part = |first, last| Selection::Part { first, last };
+        let from = |first, last| From { first, last };
+        assert_eq!(from(0, None).select(1), part(0, 0));
+        assert_eq!(from(0, Some(5)).select(3), part(0, 2));
+        assert_eq!(from(3, None).select(3), Selection::Unsatisfiable);
+        assert_eq!(from(0, None).select(0), Selection::Unsatisfiable);
+        assert_eq!(Suffix(2).select(3), part(1, 2));
+        assert_eq!(Suffix(5).select(3), part(0, 2));
+        assert_eq!(Suffix(0).select(3), Selection::Unsatisfiable);
+        assert_eq!(Suffix(1).select(0), Selection::Unsatisfiable);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let fx = Fixture::new();
+        let r = fx.router();
+        let path = fx.root().join("locked.txt");
+        fs::write(&path, "x").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+        // Root reads anything: only check when the file is really locked.
+        if fs::read(&path).is_err() {
+            let res = call_with(&r, "GET", "/static/locked.txt", &[("Range", "bytes=0-0")]);
+            assert_eq!(res, Response::error(Status::FORBIDDEN));
         }
     }
 }
