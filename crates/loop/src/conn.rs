@@ -19,6 +19,7 @@ use netrunner_wire::{
     Limits, Method, Request, RequestHead, Response, ResponseContext, Version,
 };
 
+use crate::deadline::Kind;
 use crate::handler::Handler;
 
 /// Bytes a connection's read buffer starts with.
@@ -66,11 +67,49 @@ pub(crate) struct Ready {
     pub(crate) read_closed: bool,
 }
 
+/// How long each kind of wait may last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the first byte of a request head to its end, in total (and for
+    /// a new connection, from accept to its first head).
+    pub header: Duration,
+    /// Each wait for more body bytes.
+    pub body: Duration,
+    /// A keep-alive connection with no request in progress.
+    pub idle: Duration,
+    /// Each wait for the client to take more of a response.
+    pub write: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header: Duration::from_secs(10),
+            body: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+            write: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timeouts {
+    fn of(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::Header => self.header,
+            Kind::Body => self.body,
+            Kind::Idle => self.idle,
+            Kind::Write => self.write,
+            Kind::Linger => LINGER,
+        }
+    }
+}
+
 /// What every connection of a loop shares: the application, the limits,
 /// the `Date`, and the buffers it borrows.
 pub(crate) struct Shared<'a> {
     pub(crate) handler: &'a dyn Handler,
     pub(crate) limits: &'a Limits,
+    pub(crate) timeouts: &'a Timeouts,
     pub(crate) date: &'a HttpDate,
     pub(crate) pool: &'a mut BufPool<Box<Buffers>>,
 }
@@ -167,8 +206,15 @@ enum State {
     /// closes (after a lingering read when `linger`).
     Closing { linger: bool },
     /// The write side is shut; what the client still sends is dropped
-    /// until it closes or the deadline passes.
-    Lingering { until: Instant, dropped: usize },
+    /// until it closes or the linger deadline passes.
+    Lingering { dropped: usize },
+}
+
+/// What a connection is asked to act on.
+#[derive(Debug, Clone, Copy)]
+enum Input {
+    Ready(Ready),
+    Deadline(Kind),
 }
 
 /// One connection: its state, its peer, and its buffers while busy.
@@ -187,10 +233,21 @@ pub(crate) struct Conn {
     peer_closed: bool,
     /// Shutdown asked the connection to finish its request and close.
     draining: bool,
+    /// No byte has arrived yet.
+    fresh: bool,
+    /// The one deadline of the current state: its kind and when it is due.
+    timer: Option<(Kind, Instant)>,
+    /// A head completed or body bytes arrived this event: restart the
+    /// clock of a header, body or idle wait.
+    touched: bool,
+    /// Response bytes went out this event: restart the clock of a write wait.
+    wrote: bool,
 }
 
 impl Conn {
-    pub(crate) fn new(peer: SocketAddr) -> Conn {
+    /// A connection accepted at `now`: it has the header timeout to send
+    /// its first request.
+    pub(crate) fn new(peer: SocketAddr, now: Instant, timeouts: &Timeouts) -> Conn {
         Conn {
             state: State::Head {
                 parser: HeadParser::new(),
@@ -202,15 +259,16 @@ impl Conn {
             write_blocked: false,
             peer_closed: false,
             draining: false,
+            fresh: true,
+            timer: Some((Kind::Header, now + timeouts.header)),
+            touched: false,
+            wrote: false,
         }
     }
 
-    /// The time by which the connection must be dealt with, if any.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        match self.state {
-            State::Lingering { until, .. } => Some(until),
-            _ => None,
-        }
+    /// The connection's deadline: what it waits for, and until when.
+    pub(crate) fn timer(&self) -> Option<(Kind, Instant)> {
+        self.timer
     }
 
     /// Whether the connection holds buffers (it is not idle).
@@ -219,17 +277,25 @@ impl Conn {
         self.bufs.is_some()
     }
 
-    /// Whether the connection is between requests with nothing owed.
+    /// Whether the connection is between requests with nothing owed (a new
+    /// connection that has sent nothing counts).
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.state, State::Head { .. }) && self.bufs.is_none()
     }
 
-    /// The deadline passed.
-    pub(crate) fn on_deadline(&mut self, now: Instant) -> Next {
-        match self.deadline() {
-            Some(at) if at <= now => Next::Close,
-            _ => Next::Wait,
-        }
+    /// The connection's deadline of `kind` passed.
+    ///
+    /// A head or body that did not arrive in time is answered `408` and the
+    /// connection closes; a new connection that sent nothing, an idle one,
+    /// one whose client does not read, and a lingering one close quietly.
+    pub(crate) fn on_deadline(
+        &mut self,
+        kind: Kind,
+        io: &mut impl Transport,
+        shared: &mut Shared<'_>,
+        now: Instant,
+    ) -> Next {
+        self.step(io, Input::Deadline(kind), shared, now)
     }
 
     /// Finish what is in progress, then close.
@@ -251,20 +317,42 @@ impl Conn {
         shared: &mut Shared<'_>,
         now: Instant,
     ) -> Next {
-        self.read_ready |= ready.readable;
-        self.read_closed |= ready.read_closed;
-        if ready.writable {
-            self.write_blocked = false;
-        }
+        self.step(io, Input::Ready(ready), shared, now)
+    }
+
+    /// Borrow buffers, act on `input`, set the deadline of the state the
+    /// connection is left in, and give the buffers back if it is idle.
+    fn step(
+        &mut self,
+        io: &mut impl Transport,
+        input: Input,
+        shared: &mut Shared<'_>,
+        now: Instant,
+    ) -> Next {
         let mut bufs = match self.bufs.take() {
             Some(bufs) => bufs,
             None => shared.pool.take(),
         };
-        let next = self.drive(io, &mut bufs, shared, now);
+        let next = match input {
+            Input::Ready(ready) => {
+                self.read_ready |= ready.readable;
+                self.read_closed |= ready.read_closed;
+                if ready.writable {
+                    self.write_blocked = false;
+                }
+                self.drive(io, &mut bufs, shared)
+            }
+            Input::Deadline(kind) => self.expire(kind, io, &mut bufs, shared),
+        };
+        if next == Next::Close {
+            shared.pool.give(bufs);
+            return next;
+        }
+        self.rearm(&bufs, shared.timeouts, now);
         let idle = matches!(self.state, State::Head { .. })
             && bufs.read.unconsumed().is_empty()
             && bufs.written == bufs.write.len();
-        if next == Next::Close || idle {
+        if idle {
             shared.pool.give(bufs);
         } else {
             self.bufs = Some(bufs);
@@ -272,12 +360,60 @@ impl Conn {
         next
     }
 
+    /// Act on a deadline that passed.
+    fn expire(
+        &mut self,
+        kind: Kind,
+        io: &mut impl Transport,
+        bufs: &mut Buffers,
+        shared: &mut Shared<'_>,
+    ) -> Next {
+        self.timer = None;
+        match kind {
+            Kind::Header if !bufs.read.unconsumed().is_empty() => {
+                self.reject(HttpError::HeaderTimeout, bufs, shared);
+                self.drive(io, bufs, shared)
+            }
+            Kind::Body => {
+                self.reject(HttpError::BodyTimeout, bufs, shared);
+                self.drive(io, bufs, shared)
+            }
+            Kind::Header | Kind::Idle | Kind::Write | Kind::Linger => Next::Close,
+        }
+    }
+
+    /// Give the connection the deadline of the state it is in. A deadline
+    /// keeps running while the connection stays in the same kind of wait
+    /// without progress, so a client that sends a head one byte at a time
+    /// is cut at the header timeout in total.
+    fn rearm(&mut self, bufs: &Buffers, timeouts: &Timeouts, now: Instant) {
+        let wanted = match self.state {
+            State::Lingering { .. } => Some(Kind::Linger),
+            _ if bufs.written < bufs.write.len() => Some(Kind::Write),
+            State::Head { .. } if self.fresh || !bufs.read.unconsumed().is_empty() => {
+                Some(Kind::Header)
+            }
+            State::Head { .. } => Some(Kind::Idle),
+            State::Body { .. } => Some(Kind::Body),
+            State::Closing { .. } => None,
+        };
+        let same = self.timer.map(|(kind, _)| kind) == wanted;
+        let progress = match wanted {
+            Some(Kind::Write) => self.wrote,
+            _ => self.touched,
+        };
+        if !same || progress {
+            self.timer = wanted.map(|kind| (kind, now + timeouts.of(kind)));
+        }
+        self.touched = false;
+        self.wrote = false;
+    }
+
     fn drive(
         &mut self,
         io: &mut impl Transport,
         bufs: &mut Buffers,
         shared: &mut Shared<'_>,
-        now: Instant,
     ) -> Next {
         loop {
             if let State::Lingering { dropped, .. } = &mut self.state {
@@ -285,10 +421,12 @@ impl Conn {
             }
             self.answer(bufs, shared);
             if bufs.written < bufs.write.len() && !self.write_blocked {
+                let before = bufs.written;
                 match flush(io, bufs) {
                     Ok(done) => self.write_blocked = !done,
-                    Err(_) => return Next::Close,
+                    Err(e) => return self.fail(&e),
                 }
+                self.wrote |= bufs.written > before;
             }
             let flushed = bufs.written == bufs.write.len();
             if flushed {
@@ -302,10 +440,7 @@ impl Conn {
                 if !linger || self.peer_closed || io.shutdown_write().is_err() {
                     return Next::Close;
                 }
-                self.state = State::Lingering {
-                    until: now + LINGER,
-                    dropped: 0,
-                };
+                self.state = State::Lingering { dropped: 0 };
                 continue;
             }
             if self.peer_closed {
@@ -332,6 +467,11 @@ impl Conn {
                 }
                 Ok(n) => {
                     bufs.read.filled(n);
+                    if self.fresh {
+                        // The header timeout counts from the first byte.
+                        self.fresh = false;
+                        self.touched = true;
+                    }
                     // Edge-triggered readiness: a short read drained the
                     // socket, and any later bytes raise a new event.
                     self.read_ready = n == room || self.read_closed;
@@ -341,9 +481,30 @@ impl Conn {
                     return Next::Wait;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Next::Close,
+                Err(e) => return self.fail(&e),
             }
         }
+    }
+
+    /// An I/O error ends this connection only. A peer that resets or goes
+    /// away is expected and not logged; anything else is, once.
+    fn fail(&self, e: &io::Error) -> Next {
+        let expected = matches!(
+            e.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::TimedOut
+                | ErrorKind::NotConnected
+        );
+        if !expected {
+            eprintln!(
+                "netrunner: I/O error on the connection from {}: {e}",
+                self.peer
+            );
+        }
+        Next::Close
     }
 
     /// Answer every whole request in the read buffer, in order.
@@ -393,6 +554,7 @@ impl Conn {
                     }
                     match decoder.decode(data, &mut bufs.body) {
                         Ok(step) => {
+                            self.touched |= step.consumed > 0;
                             bufs.read.remove(head_len, step.consumed);
                             if !step.done {
                                 return;
@@ -414,6 +576,8 @@ impl Conn {
     /// Run the handler for the request whose head is the first `head_len`
     /// bytes of the read buffer and whose body is in `bufs.body`.
     fn respond(&mut self, bufs: &mut Buffers, head_len: usize, shared: &mut Shared<'_>) {
+        // A request is complete: the next wait, of whatever kind, starts now.
+        self.touched = true;
         let head = &bufs.head;
         let req = Request::new(head, &bufs.read.unconsumed()[..head_len], &bufs.body)
             .with_peer(self.peer);
@@ -573,20 +737,58 @@ mod tests {
         io: Script,
         pool: BufPool<Box<Buffers>>,
         limits: Limits,
+        timeouts: Timeouts,
         date: HttpDate,
         now: Instant,
     }
 
+    const SECOND: Duration = Duration::from_secs(1);
+
     impl Harness {
         fn new() -> Harness {
+            let now = Instant::now();
+            let timeouts = Timeouts {
+                header: 10 * SECOND,
+                body: 20 * SECOND,
+                idle: 30 * SECOND,
+                write: 40 * SECOND,
+            };
             Harness {
-                conn: Conn::new(SocketAddr::from(([127, 0, 0, 1], 9))),
+                conn: Conn::new(SocketAddr::from(([127, 0, 0, 1], 9)), now, &timeouts),
                 io: Script::default(),
                 pool: BufPool::new(4),
                 limits: Limits::default(),
+                timeouts,
                 date: HttpDate::new(0),
-                now: Instant::now(),
+                now,
             }
+        }
+
+        /// Let the connection's deadline pass and act on it.
+        fn expire(&mut self) -> Next {
+            let (kind, at) = self.conn.timer().expect("a deadline");
+            self.now = at;
+            let mut shared = Shared {
+                handler: &app,
+                limits: &self.limits,
+                timeouts: &self.timeouts,
+                date: &self.date,
+                pool: &mut self.pool,
+            };
+            self.conn
+                .on_deadline(kind, &mut self.io, &mut shared, self.now)
+        }
+
+        fn later(&mut self, by: Duration) {
+            self.now += by;
+        }
+
+        fn kind(&self) -> Kind {
+            self.conn.timer().expect("a deadline").0
+        }
+
+        fn due_in(&self) -> Duration {
+            self.conn.timer().expect("a deadline").1 - self.now
         }
 
         fn send(&mut self, bytes: &[u8]) -> Next {
@@ -601,6 +803,7 @@ mod tests {
             let mut shared = Shared {
                 handler: &app,
                 limits: &self.limits,
+                timeouts: &self.timeouts,
                 date: &self.date,
                 pool: &mut self.pool,
             };
@@ -692,14 +895,18 @@ mod tests {
         assert!(out.contains("Connection: close\r\n"));
         assert_eq!(out.matches("HTTP/1.1").count(), 1, "one response: {out}");
         assert!(h.io.shut, "the write side is shut");
-        let deadline = h.conn.deadline().expect("a linger deadline");
-        assert!(deadline > h.now);
-        // More input is dropped, not answered.
+        assert_eq!(h.kind(), Kind::Linger);
+        assert_eq!(h.due_in(), LINGER);
+        // More input is dropped, not answered, and does not extend it.
+        h.later(SECOND);
         assert_eq!(h.send(b"more garbage"), Next::Wait);
         assert!(h.io.output.is_empty());
-        // The deadline closes it, or the client's FIN does.
-        assert_eq!(h.conn.on_deadline(h.now), Next::Wait);
-        assert_eq!(h.conn.on_deadline(deadline), Next::Close);
+        assert_eq!(h.due_in(), LINGER - SECOND);
+        // The client's FIN closes it, or else the deadline does.
+        let mut other = Harness::new();
+        other.send(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(other.kind(), Kind::Linger);
+        assert_eq!(other.expire(), Next::Close);
         h.io.eof = true;
         assert_eq!(
             h.event(Ready {
@@ -832,5 +1039,91 @@ mod tests {
         let out = h.output();
         assert!(out.contains("Connection: close\r\n"), "{out}");
         assert!(out.ends_with("abcd"));
+    }
+
+    #[test]
+    fn a_new_connection_that_sends_nothing_is_closed_quietly_at_the_header_timeout() {
+        let mut h = Harness::new();
+        assert_eq!(h.kind(), Kind::Header);
+        assert_eq!(h.due_in(), 10 * SECOND);
+        assert!(h.conn.is_idle(), "it counts as idle for a shutdown");
+        assert_eq!(h.expire(), Next::Close);
+        assert!(h.io.output.is_empty());
+    }
+
+    #[test]
+    fn the_header_timeout_counts_from_the_first_byte_in_total() {
+        let mut h = Harness::new();
+        h.later(3 * SECOND);
+        h.send(b"GET / HT");
+        assert_eq!(h.kind(), Kind::Header);
+        assert_eq!(h.due_in(), 10 * SECOND, "restarted by the first byte");
+        for _ in 0..5 {
+            h.later(SECOND);
+            h.send(b"T");
+        }
+        assert_eq!(h.due_in(), 5 * SECOND, "more bytes do not restart it");
+        assert_eq!(h.expire(), Next::Wait, "answered, then lingering");
+        let out = h.output();
+        assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
+        assert!(out.contains("Connection: close\r\n"));
+        assert_eq!(h.kind(), Kind::Linger);
+    }
+
+    #[test]
+    fn a_stalled_body_gets_408_and_progress_restarts_its_clock() {
+        let mut h = Harness::new();
+        h.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab");
+        assert_eq!(h.kind(), Kind::Body);
+        h.later(15 * SECOND);
+        h.send(b"cd");
+        assert_eq!(h.due_in(), 20 * SECOND, "progress restarts the wait");
+        assert_eq!(h.expire(), Next::Wait);
+        let out = h.output();
+        assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
+        assert!(out.contains("Connection: close\r\n"));
+    }
+
+    #[test]
+    fn an_idle_keep_alive_connection_is_closed_quietly() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        h.output();
+        assert_eq!(h.kind(), Kind::Idle);
+        assert_eq!(h.due_in(), 30 * SECOND);
+        h.later(10 * SECOND);
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.due_in(), 30 * SECOND, "a request restarts the idle wait");
+        assert_eq!(h.expire(), Next::Close);
+        assert_eq!(h.output(), ok("hi"), "nothing more was written");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_is_cut_at_the_write_timeout() {
+        let mut h = Harness::new();
+        h.io.write_room = Some(10);
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.kind(), Kind::Write);
+        assert_eq!(h.due_in(), 40 * SECOND);
+        // The client takes a little: the wait starts again.
+        h.later(30 * SECOND);
+        h.io.write_room = Some(5);
+        h.event(Ready {
+            writable: true,
+            ..Ready::default()
+        });
+        assert_eq!(h.kind(), Kind::Write);
+        assert_eq!(h.due_in(), 40 * SECOND);
+        assert_eq!(h.expire(), Next::Close);
+    }
+
+    #[test]
+    fn a_pipelined_partial_head_starts_its_own_header_wait() {
+        let mut h = Harness::new();
+        h.later(5 * SECOND);
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next HT");
+        assert_eq!(h.kind(), Kind::Header);
+        assert_eq!(h.due_in(), 10 * SECOND);
+        assert!(h.output().starts_with("HTTP/1.1 200 OK"));
     }
 }

@@ -12,17 +12,18 @@ use mio::{Events, Interest, Poll, Token};
 use netrunner_pool::{BufPool, ConnLimit, Permit, Slab};
 use netrunner_wire::{HttpDate, Limits};
 
-use crate::conn::{Buffers, Conn, Next, Ready, Shared};
-use crate::deadline::Deadlines;
+use crate::conn::{Buffers, Conn, Next, Ready, Shared, Timeouts};
+use crate::deadline::{Deadlines, Kind};
 use crate::handler::Handler;
 
 /// The waker of a loop: commands are waiting in its channel.
 pub(crate) const WAKER: Token = Token(usize::MAX);
 /// The loop's own listening socket (`SO_REUSEPORT` mode).
 const LISTENER: Token = Token(usize::MAX - 1);
-/// How long accepting pauses when the connection cap or the process's file
-/// descriptors run out, before it tries again.
-pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+/// How long accepting pauses when the process runs out of file descriptors
+/// (or the kernel of memory) before it tries again. At the connection cap
+/// it does not poll: the freed permit wakes it.
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Buffer sets a loop keeps for its next busy connections.
 const POOLED_BUFFERS: usize = 64;
 
@@ -46,9 +47,18 @@ enum Event {
 struct Entry {
     stream: TcpStream,
     conn: Conn,
-    /// The deadline last put in the queue for this connection.
-    queued: Option<Instant>,
     _permit: Permit,
+}
+
+/// Whether the loop's own listener is being accepted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepting {
+    Open,
+    /// At the connection cap: clients wait in the backlog until a permit
+    /// frees and its `on_free` wakes this loop.
+    AtCap,
+    /// Out of descriptors: try again at the instant given.
+    Backoff(Instant),
 }
 
 /// One event-loop thread's state.
@@ -56,13 +66,16 @@ pub(crate) struct EventLoop {
     poll: Poll,
     commands: Receiver<Command>,
     listener: Option<TcpListener>,
-    accept_paused_until: Option<Instant>,
+    accepting: Accepting,
+    /// An accept error has been reported and not yet followed by a success.
+    accept_fault_logged: bool,
     limit: ConnLimit,
     conns: Slab<Entry>,
     pool: BufPool<Box<Buffers>>,
     deadlines: Deadlines,
     handler: Arc<dyn Handler>,
     limits: Limits,
+    timeouts: Timeouts,
     date: HttpDate,
     draining: bool,
 }
@@ -75,6 +88,7 @@ impl EventLoop {
         limit: ConnLimit,
         handler: Arc<dyn Handler>,
         limits: Limits,
+        timeouts: Timeouts,
     ) -> io::Result<EventLoop> {
         if let Some(listener) = &mut listener {
             poll.registry()
@@ -84,13 +98,15 @@ impl EventLoop {
             poll,
             commands,
             listener,
-            accept_paused_until: None,
+            accepting: Accepting::Open,
+            accept_fault_logged: false,
             limit,
             conns: Slab::new(),
             pool: BufPool::new(POOLED_BUFFERS),
             deadlines: Deadlines::default(),
             handler,
             limits,
+            timeouts,
             date: HttpDate::new(unix_now()),
             draining: false,
         })
@@ -102,7 +118,7 @@ impl EventLoop {
         loop {
             let now = Instant::now();
             let mut timeout = self.deadlines.timeout(now);
-            if let Some(at) = self.accept_paused_until {
+            if let Accepting::Backoff(at) = self.accepting {
                 let wait = at.saturating_duration_since(now);
                 timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
             }
@@ -128,17 +144,17 @@ impl EventLoop {
                     ),
                 };
                 match input {
-                    Event::Command => self.on_commands()?,
+                    Event::Command => self.on_commands(now)?,
                     Event::Listener => self.accept(now),
                     Event::Conn(key, ready) => self.on_conn(key, ready, now),
                 }
             }
-            if self.accept_paused_until.is_some_and(|at| at <= now) {
-                self.accept_paused_until = None;
+            if matches!(self.accepting, Accepting::Backoff(at) if at <= now) {
+                self.accepting = Accepting::Open;
                 self.accept(now);
             }
-            while let Some(key) = self.deadlines.pop_due(now) {
-                self.on_deadline(key, now);
+            while let Some((key, kind)) = self.deadlines.pop_due(now) {
+                self.on_deadline(key, kind, now);
             }
             if self.draining && self.conns.is_empty() {
                 return Ok(());
@@ -146,17 +162,22 @@ impl EventLoop {
         }
     }
 
-    fn on_commands(&mut self) -> io::Result<()> {
+    fn on_commands(&mut self, now: Instant) -> io::Result<()> {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Conn(stream, peer, permit) => {
                     if self.draining {
                         continue;
                     }
-                    self.add(stream, peer, permit);
+                    self.add(stream, peer, permit, now);
                 }
                 Command::Shutdown => self.start_drain(),
             }
+        }
+        // The waker also says that a permit freed while at the cap.
+        if self.accepting == Accepting::AtCap {
+            self.accepting = Accepting::Open;
+            self.accept(now);
         }
         Ok(())
     }
@@ -167,7 +188,13 @@ impl EventLoop {
             // Closing the socket refuses new connections at once.
             let _ = self.poll.registry().deregister(&mut listener);
         }
-        self.accept_paused_until = None;
+        self.accepting = Accepting::Open;
+        // Idle connections close at once: the pool hands them over.
+        for (key, mut entry) in self.conns.close_idle() {
+            self.deadlines.clear(key);
+            let _ = self.poll.registry().deregister(&mut entry.stream);
+        }
+        // The others finish what is in progress, with `Connection: close`.
         for key in self.conns.keys() {
             let next = self.conns.get_mut(key).map(|e| e.conn.on_shutdown());
             if next == Some(Next::Close) {
@@ -179,13 +206,13 @@ impl EventLoop {
     /// Accept from this loop's own listener until it is drained, the cap is
     /// reached, or descriptors run out.
     fn accept(&mut self, now: Instant) {
-        if self.accept_paused_until.is_some() {
+        if self.accepting != Accepting::Open {
             return;
         }
         loop {
             let Some(permit) = self.limit.try_acquire() else {
                 // At the cap: leave clients in the kernel's backlog.
-                self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                self.accepting = Accepting::AtCap;
                 return;
             };
             let accepted = match &self.listener {
@@ -193,12 +220,19 @@ impl EventLoop {
                 None => return,
             };
             match accepted {
-                Ok((stream, peer)) => self.add(stream, peer, permit),
+                Ok((stream, peer)) => {
+                    self.accept_fault_logged = false;
+                    self.add(stream, peer, permit, now);
+                }
                 Err(e) => match accept_error(&e) {
                     AcceptError::Drained => return,
                     AcceptError::Retry => continue,
                     AcceptError::Backoff => {
-                        self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                        if !self.accept_fault_logged {
+                            eprintln!("netrunner: cannot accept ({e}); retrying, serving on");
+                            self.accept_fault_logged = true;
+                        }
+                        self.accepting = Accepting::Backoff(now + ACCEPT_BACKOFF);
                         return;
                     }
                 },
@@ -206,13 +240,12 @@ impl EventLoop {
         }
     }
 
-    fn add(&mut self, stream: TcpStream, peer: SocketAddr, permit: Permit) {
+    fn add(&mut self, stream: TcpStream, peer: SocketAddr, permit: Permit, now: Instant) {
         // Responses are written whole; Nagle would only delay them.
         let _ = stream.set_nodelay(true);
         let entry = self.conns.insert(Entry {
             stream,
-            conn: Conn::new(peer),
-            queued: None,
+            conn: Conn::new(peer, now, &self.timeouts),
             _permit: permit,
         });
         let e = self.conns.get_mut(entry).expect("just inserted");
@@ -229,7 +262,9 @@ impl EventLoop {
             .is_err()
         {
             self.conns.remove(entry);
+            return;
         }
+        self.sync(entry);
     }
 
     fn on_conn(&mut self, key: usize, ready: Ready, now: Instant) {
@@ -239,41 +274,64 @@ impl EventLoop {
         let mut shared = Shared {
             handler: &*self.handler,
             limits: &self.limits,
+            timeouts: &self.timeouts,
             date: &self.date,
             pool: &mut self.pool,
         };
         let next = entry
             .conn
             .on_ready(&mut entry.stream, ready, &mut shared, now);
-        if next == Next::Close || (self.draining && entry.conn.is_idle()) {
-            self.close(key);
-            return;
-        }
-        let deadline = entry.conn.deadline();
-        if deadline != entry.queued {
-            entry.queued = deadline;
-            if let Some(at) = deadline {
-                self.deadlines.push(at, key);
-            }
-        }
+        self.after(key, next);
     }
 
-    fn on_deadline(&mut self, key: usize, now: Instant) {
+    fn on_deadline(&mut self, key: usize, kind: Kind, now: Instant) {
         let Some(entry) = self.conns.get_mut(key) else {
             return;
         };
-        if entry.conn.on_deadline(now) == Next::Close {
+        let mut shared = Shared {
+            handler: &*self.handler,
+            limits: &self.limits,
+            timeouts: &self.timeouts,
+            date: &self.date,
+            pool: &mut self.pool,
+        };
+        let next = entry
+            .conn
+            .on_deadline(kind, &mut entry.stream, &mut shared, now);
+        self.after(key, next);
+    }
+
+    /// Close the connection, or bring its deadline and idle mark up to date.
+    fn after(&mut self, key: usize, next: Next) {
+        let Some(entry) = self.conns.get(key) else {
+            return;
+        };
+        if next == Next::Close || (self.draining && entry.conn.is_idle()) {
             self.close(key);
+        } else {
+            self.sync(key);
         }
     }
 
+    fn sync(&mut self, key: usize) {
+        let Some(entry) = self.conns.get(key) else {
+            return;
+        };
+        let timer = entry.conn.timer();
+        let idle = entry.conn.is_idle();
+        if self.deadlines.get(key) != timer {
+            match timer {
+                Some((kind, at)) => self.deadlines.set(key, kind, at),
+                None => self.deadlines.clear(key),
+            }
+        }
+        self.conns.set_idle(key, idle);
+    }
+
     fn close(&mut self, key: usize) {
+        self.deadlines.clear(key);
         if let Some(mut entry) = self.conns.remove(key) {
             let _ = self.poll.registry().deregister(&mut entry.stream);
-        }
-        if self.accept_paused_until.is_some() && !self.limit.is_full() {
-            // A place is free: try the backlog at the next turn.
-            self.accept_paused_until = Some(Instant::now());
         }
     }
 }

@@ -37,6 +37,7 @@ mod event_loop;
 mod handler;
 mod server;
 
+pub use conn::Timeouts;
 pub use handler::Handler;
 pub use server::{
     AcceptMode, Config, Error, Server, ServerHandle, Shutdown, DEFAULT_MAX_CONNECTIONS,

@@ -13,6 +13,7 @@ use netrunner_pool::ConnLimit;
 use netrunner_wire::Limits;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::conn::Timeouts;
 use crate::event_loop::{accept_error, AcceptError, Command, EventLoop, ACCEPT_BACKOFF, WAKER};
 use crate::handler::Handler;
 
@@ -45,6 +46,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Size limits of requests.
     pub limits: Limits,
+    /// How long each kind of wait may last.
+    pub timeouts: Timeouts,
     /// How connections reach the loops.
     pub accept: AcceptMode,
 }
@@ -56,6 +59,7 @@ impl Default for Config {
             threads: thread::available_parallelism().map_or(1, |n| n.get()),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             limits: Limits::default(),
+            timeouts: Timeouts::default(),
             accept: AcceptMode::default(),
         }
     }
@@ -159,6 +163,7 @@ impl Server {
                 limit.clone(),
                 Arc::clone(&handler),
                 self.config.limits,
+                self.config.timeouts,
             )?;
             let join = thread::Builder::new()
                 .name(format!("netrunner-loop-{i}"))
@@ -167,9 +172,22 @@ impl Server {
             loops.push(LoopControl { tx, waker });
         }
         let mut acceptor = None;
+        if shared_listener.is_none() {
+            // At the cap every loop stops accepting; a freed place wakes them.
+            let wakers: Vec<Arc<Waker>> = loops.iter().map(|l| Arc::clone(&l.waker)).collect();
+            limit.on_free(move || {
+                for waker in &wakers {
+                    let _ = waker.wake();
+                }
+            });
+        }
         if let Some(listener) = shared_listener.take() {
             let poll = Poll::new()?;
             let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+            let wake_acceptor = Arc::clone(&waker);
+            limit.on_free(move || {
+                let _ = wake_acceptor.wake();
+            });
             let (tx, rx) = crossbeam_channel::bounded(1);
             let targets = loops.clone();
             let listener = TcpListener::from_std(listener);
@@ -313,7 +331,8 @@ fn run_acceptor(
         paused_until = None;
         loop {
             let Some(permit) = limit.try_acquire() else {
-                paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                // At the cap: clients wait in the backlog; a freed place
+                // wakes this thread through the limit's `on_free`.
                 break;
             };
             match listener.accept() {

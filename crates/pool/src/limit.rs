@@ -1,19 +1,32 @@
 //! [`ConnLimit`]: the cap on open connections, shared by every thread.
 
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A count of open connections with a cap, shared by the acceptor and every
 /// event loop. Cloning it shares the same count.
+///
+/// Whoever stops accepting at the cap can ask to be told when a place
+/// frees ([`ConnLimit::on_free`]), so it resumes without polling.
 #[derive(Debug, Clone)]
 pub struct ConnLimit {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     open: AtomicUsize,
     max: usize,
+    on_free: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnLimit")
+            .field("open", &self.open)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One open connection's place under the cap; dropping it frees the place.
@@ -29,8 +42,16 @@ impl ConnLimit {
             inner: Arc::new(Inner {
                 open: AtomicUsize::new(0),
                 max,
+                on_free: OnceLock::new(),
             }),
         }
+    }
+
+    /// Call `notify` each time a place frees while the count was at the
+    /// cap (so only when someone may have stopped accepting). Set once;
+    /// later calls are ignored and return `false`.
+    pub fn on_free(&self, notify: impl Fn() + Send + Sync + 'static) -> bool {
+        self.inner.on_free.set(Box::new(notify)).is_ok()
     }
 
     /// A permit for one more connection, or `None` at the cap.
@@ -74,7 +95,12 @@ impl ConnLimit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.inner.open.fetch_sub(1, Ordering::AcqRel);
+        let before = self.inner.open.fetch_sub(1, Ordering::AcqRel);
+        if before >= self.inner.max {
+            if let Some(notify) = self.inner.on_free.get() {
+                notify();
+            }
+        }
     }
 }
 
@@ -95,6 +121,24 @@ mod tests {
         let c = limit.try_acquire().unwrap();
         drop((b, c));
         assert_eq!(limit.open(), 0);
+    }
+
+    #[test]
+    fn on_free_is_called_when_leaving_the_cap_only() {
+        use std::sync::atomic::AtomicUsize;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let limit = ConnLimit::new(2);
+        let counter = Arc::clone(&calls);
+        assert!(limit.on_free(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert!(!limit.on_free(|| {}), "set once");
+        let a = limit.try_acquire().unwrap();
+        let b = limit.try_acquire().unwrap();
+        drop(a); // 2 -> 1: leaving the cap
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        drop(b); // 1 -> 0: was not at the cap
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -1,7 +1,12 @@
-//! [`Slab`]: per-connection state in one vector, with a free list.
+//! [`Slab`]: per-connection state in one vector, with a free list and an
+//! idle mark per entry.
 
 /// Values addressed by a `usize` key that stays valid until removed. Freed
 /// keys are reused, last freed first, so keys stay small and dense.
+///
+/// Each value carries an idle mark (a keep-alive connection with no request
+/// in progress) so that a graceful shutdown can take every idle connection
+/// out at once with [`Slab::close_idle`].
 #[derive(Debug)]
 pub struct Slab<T> {
     entries: Vec<Entry<T>>,
@@ -11,7 +16,7 @@ pub struct Slab<T> {
 
 #[derive(Debug)]
 enum Entry<T> {
-    Full(T),
+    Full { value: T, idle: bool },
     Free { next: usize },
 }
 
@@ -35,13 +40,14 @@ impl<T> Slab<T> {
     pub fn insert(&mut self, value: T) -> usize {
         self.len += 1;
         let key = self.next_free;
+        let entry = Entry::Full { value, idle: false };
         if key == self.entries.len() {
-            self.entries.push(Entry::Full(value));
+            self.entries.push(entry);
             self.next_free = key + 1;
         } else {
-            match std::mem::replace(&mut self.entries[key], Entry::Full(value)) {
+            match std::mem::replace(&mut self.entries[key], entry) {
                 Entry::Free { next } => self.next_free = next,
-                Entry::Full(_) => unreachable!("the free list points at free entries"),
+                Entry::Full { .. } => unreachable!("the free list points at free entries"),
             }
         }
         key
@@ -50,7 +56,7 @@ impl<T> Slab<T> {
     /// The value at `key`, if any.
     pub fn get(&self, key: usize) -> Option<&T> {
         match self.entries.get(key) {
-            Some(Entry::Full(v)) => Some(v),
+            Some(Entry::Full { value, .. }) => Some(value),
             _ => None,
         }
     }
@@ -58,7 +64,7 @@ impl<T> Slab<T> {
     /// The value at `key`, if any, mutably.
     pub fn get_mut(&mut self, key: usize) -> Option<&mut T> {
         match self.entries.get_mut(key) {
-            Some(Entry::Full(v)) => Some(v),
+            Some(Entry::Full { value, .. }) => Some(value),
             _ => None,
         }
     }
@@ -78,9 +84,33 @@ impl<T> Slab<T> {
         self.next_free = key;
         self.len -= 1;
         match old {
-            Entry::Full(v) => Some(v),
+            Entry::Full { value, .. } => Some(value),
             Entry::Free { .. } => unreachable!("checked above"),
         }
+    }
+
+    /// Mark the value at `key` idle or busy; a new value is busy.
+    pub fn set_idle(&mut self, key: usize, idle: bool) {
+        if let Some(Entry::Full { idle: mark, .. }) = self.entries.get_mut(key) {
+            *mark = idle;
+        }
+    }
+
+    /// Whether the value at `key` is marked idle.
+    pub fn is_idle(&self, key: usize) -> bool {
+        matches!(self.entries.get(key), Some(Entry::Full { idle: true, .. }))
+    }
+
+    /// Take out every value marked idle, with its key. Dropping a
+    /// connection closes it, so this is how a shutdown closes the idle ones
+    /// at once. O(capacity), for a shutdown, not a request path.
+    pub fn close_idle(&mut self) -> Vec<(usize, T)> {
+        let idle: Vec<usize> = (0..self.entries.len())
+            .filter(|&key| self.is_idle(key))
+            .collect();
+        idle.into_iter()
+            .filter_map(|key| self.remove(key).map(|value| (key, value)))
+            .collect()
     }
 
     /// Values stored.
@@ -99,7 +129,7 @@ impl<T> Slab<T> {
             .iter()
             .enumerate()
             .filter_map(|(k, e)| match e {
-                Entry::Full(v) => Some((k, v)),
+                Entry::Full { value, .. } => Some((k, value)),
                 Entry::Free { .. } => None,
             })
     }
@@ -131,6 +161,23 @@ mod tests {
         assert_eq!(slab.keys(), vec![0, 1, 2]);
         assert_eq!(slab.get(a), Some(&"A"));
         assert_eq!(slab.remove(99), None);
+    }
+
+    #[test]
+    fn close_idle_takes_out_the_idle_ones_only() {
+        let mut slab = Slab::new();
+        let keys: Vec<usize> = (0..6).map(|i| slab.insert(i)).collect();
+        for &k in &keys {
+            slab.set_idle(k, k % 2 == 0);
+        }
+        slab.set_idle(4, false);
+        assert!(slab.is_idle(2) && !slab.is_idle(4));
+        assert_eq!(slab.close_idle(), vec![(0, 0), (2, 2)]);
+        assert_eq!(slab.keys(), vec![1, 3, 4, 5]);
+        assert!(slab.close_idle().is_empty());
+        // A reused key starts busy.
+        let k = slab.insert(10);
+        assert!(!slab.is_idle(k));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use netrunner_loop::{AcceptMode, Config, Server, Shutdown};
+use netrunner_loop::{AcceptMode, Config, Server, Shutdown, Timeouts};
 use netrunner_wire::{Limits, Request, Response, DEFAULT_MAX_REQUEST_LINE};
 
 use crate::options::{Command, Options};
@@ -68,6 +68,12 @@ fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
             max_request_line: DEFAULT_MAX_REQUEST_LINE.min(opts.max_header_bytes),
             max_head_bytes: opts.max_header_bytes,
             max_body_bytes: opts.max_body_bytes,
+        },
+        timeouts: Timeouts {
+            header: opts.header_timeout,
+            body: opts.body_timeout,
+            idle: opts.idle_timeout,
+            write: opts.write_timeout,
         },
         accept: accept_mode(),
     };
