@@ -10,7 +10,6 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use netrunner_pool::{BufPool, Recycle};
@@ -587,7 +586,8 @@ impl Conn {
             keep_alive,
             head_request: head.method() == Method::Head,
         };
-        match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&req))) {
+        let answer = crate::handler::call(shared.handler, &req);
+        match answer {
             Ok(res) => {
                 encode_response(&res, cx, shared.date, &mut bufs.write);
                 if !keep_alive {
@@ -597,7 +597,13 @@ impl Conn {
                     self.state = State::Closing { linger: more };
                 }
             }
-            Err(_) => {
+            Err(message) => {
+                eprintln!(
+                    "netrunner: the handler panicked serving {} {} for {}: {message}",
+                    req.method_str(),
+                    req.target(),
+                    self.peer
+                );
                 let res = Response::from_error(HttpError::HandlerPanicked);
                 let cx = ResponseContext {
                     keep_alive: false,

@@ -38,7 +38,7 @@ mod handler;
 mod server;
 
 pub use conn::Timeouts;
-pub use handler::Handler;
+pub use handler::{in_handler, Handler};
 pub use server::{
     AcceptMode, Config, Error, Server, ServerHandle, Shutdown, DEFAULT_MAX_CONNECTIONS,
 };

@@ -43,6 +43,13 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    // A handler's panic is reported by the loop, once, with its peer.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !netrunner_loop::in_handler() {
+            default_hook(info);
+        }
+    }));
     // Catch signals before anything listens, so a signal sent as soon as
     // the listening line appears starts a shutdown instead of killing us.
     let (signal_tx, signals) = crossbeam_channel::bounded::<()>(4);
