@@ -4,8 +4,11 @@
 //!   end-to-end tests against the built binary);
 //! - `tidy`: the code invariants of docs/ARCHITECTURE.md, checked by text;
 //! - `fuzz [SECONDS]`: run each netrunner-wire fuzz target (needs
-//!   `cargo fuzz` and a nightly toolchain).
+//!   `cargo fuzz` and a nightly toolchain);
+//! - `slowloris [--conns N] [--duration S] [--repeat R]`: wrk load with and
+//!   without N slowloris connections held open (a benchmark).
 
+mod attack;
 mod tidy;
 
 use std::env;
@@ -20,7 +23,11 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("tidy") => tidy::check(&root()).map_err(|errors| errors.join("\n")),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("60")),
-        _ => Err("usage: cargo xtask <ci | tidy | fuzz [SECONDS]>".to_owned()),
+        Some("slowloris") => attack::slowloris(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask <ci | tidy | fuzz [SECONDS] | slowloris [--conns N] [--duration S] [--repeat R]>"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
