@@ -241,6 +241,8 @@ pub(crate) struct Conn {
     touched: bool,
     /// Response bytes went out this event: restart the clock of a write wait.
     wrote: bool,
+    /// `answer` stopped at the high-water mark of queued output.
+    stalled: bool,
 }
 
 impl Conn {
@@ -259,9 +261,10 @@ impl Conn {
             peer_closed: false,
             draining: false,
             fresh: true,
-            timer: Some((Kind::Header, now + timeouts.header)),
+            timer: Some((Kind::Header, later(now, timeouts.header))),
             touched: false,
             wrote: false,
+            stalled: false,
         }
     }
 
@@ -402,7 +405,7 @@ impl Conn {
             _ => self.touched,
         };
         if !same || progress {
-            self.timer = wanted.map(|kind| (kind, now + timeouts.of(kind)));
+            self.timer = wanted.map(|kind| (kind, later(now, timeouts.of(kind))));
         }
         self.touched = false;
         self.wrote = false;
@@ -440,6 +443,12 @@ impl Conn {
                     return Next::Close;
                 }
                 self.state = State::Lingering { dropped: 0 };
+                continue;
+            }
+            if flushed && self.stalled {
+                // `answer` stopped at the high-water mark with requests
+                // still buffered; the output is gone, so answer them now
+                // rather than wait for bytes that may never come.
                 continue;
             }
             if self.peer_closed {
@@ -508,8 +517,12 @@ impl Conn {
 
     /// Answer every whole request in the read buffer, in order.
     fn answer(&mut self, bufs: &mut Buffers, shared: &mut Shared<'_>) {
+        self.stalled = false;
         loop {
             if bufs.write.len() - bufs.written >= WRITE_HIGH_WATER {
+                // Requests may wait behind this output; `drive` comes back
+                // for them once it is written.
+                self.stalled = true;
                 return;
             }
             match &mut self.state {
@@ -626,6 +639,14 @@ impl Conn {
         bufs.read.clear();
         self.state = State::Closing { linger: true };
     }
+}
+
+/// `now + d`, or a time far enough away to mean "never" when a library
+/// user's timeout is too large for the clock.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// Write what is owed; `Ok(true)` when all of it went out.
@@ -1131,5 +1152,28 @@ mod tests {
         assert_eq!(h.kind(), Kind::Header);
         assert_eq!(h.due_in(), 10 * SECOND);
         assert!(h.output().starts_with("HTTP/1.1 200 OK"));
+    }
+
+    #[test]
+    fn a_request_behind_a_large_response_is_answered_once_the_output_drains() {
+        let mut h = Harness::new();
+        let big = vec![b'x'; WRITE_HIGH_WATER + 1];
+        let mut req = format!(
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+            big.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(&big);
+        req.extend_from_slice(b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+        // One read takes it all; the socket then has nothing more to say.
+        h.io.input.push_back(req);
+        h.event(Ready {
+            readable: true,
+            ..Ready::default()
+        });
+        let out = h.output();
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "both answered");
+        assert!(out.ends_with(&ok("hi")));
+        assert!(h.conn.is_idle());
     }
 }

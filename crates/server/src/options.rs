@@ -207,6 +207,9 @@ fn count(name: &str, value: &str, min: u64, max: u64) -> Result<u64, OptionError
     Ok(n)
 }
 
+/// The longest timeout accepted: one day.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// `250ms`, `2s`, `1m`: a number and a unit.
 pub(crate) fn duration(name: &str, value: &str) -> Result<Duration, OptionError> {
     let split = value
@@ -223,6 +226,9 @@ pub(crate) fn duration(name: &str, value: &str) -> Result<Duration, OptionError>
     };
     if d.is_zero() {
         return Err(bad(name, value, "must be more than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(bad(name, value, "must be at most 1440m (one day)"));
     }
     Ok(d)
 }
@@ -330,6 +336,15 @@ mod tests {
             (&["--header-timeout", "10"][..], "--header-timeout"),
             (&["--header-timeout", "5h"][..], "--header-timeout"),
             (&["--idle-timeout", "0s"][..], "--idle-timeout"),
+            (
+                &["--header-timeout", "18446744073709551615s"][..],
+                "--header-timeout",
+            ),
+            (
+                &["--idle-timeout", "999999999999999999m"][..],
+                "--idle-timeout",
+            ),
+            (&["--shutdown-timeout", "1441m"][..], "--shutdown-timeout"),
             (&["--max-connections", "-1"][..], "--max-connections"),
             (&["--rate-limit", "10"][..], "--rate-limit"),
             (&["--cors-origin", "example.com"][..], "--cors-origin"),

@@ -61,10 +61,10 @@ enum Kind {
 enum ChunkedState {
     /// Before the first hex digit of a size.
     SizeStart,
-    /// In the hex digits of a size.
+    /// In the hex digits of a size; `digits` counts the significant ones.
     Size { size: u64, digits: u8 },
-    /// In whitespace or an extension after the size.
-    Ext { size: u64 },
+    /// After the size, in whitespace or an extension.
+    Ext { size: u64, at: ExtAt },
     /// In a quoted-string extension value.
     ExtQuoted { size: u64, escaped: bool },
     /// After the CR of the size line.
@@ -85,6 +85,24 @@ enum ChunkedState {
     EndLf,
     /// The body is complete.
     Done,
+}
+
+/// Where a size line is in `[ chunk-ext ]` (RFC 9112 §7.1.1):
+/// `*( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExtAt {
+    /// Whitespace after the size or after a value: `;` or the end next.
+    Between,
+    /// After `;`: a name next.
+    NameStart,
+    /// In a name.
+    Name,
+    /// Whitespace after a name: `=`, `;` or the end next.
+    AfterName,
+    /// After `=`: a token or a quoted string next.
+    ValueStart,
+    /// In a token value.
+    Value,
 }
 
 impl BodyDecoder {
@@ -199,28 +217,17 @@ fn step(state: ChunkedState, b: u8, received: u64, limit: u64) -> Result<Chunked
             None => return Err(HttpError::BadChunk),
         },
         Size { size, digits } => match hex(b) {
-            // 16 hex digits overflow nothing, but no body that large passes
-            // the limit anyway; refuse longer sizes outright.
+            // Leading zeros are not significant. 15 significant hex digits
+            // are over any body limit already; refuse longer sizes outright
+            // rather than risk overflow.
             Some(d) if digits < 15 => Size {
                 size: size << 4 | u64::from(d),
-                digits: digits + 1,
+                digits: if size == 0 && d == 0 { 0 } else { digits + 1 },
             },
             Some(_) => return Err(HttpError::BodyTooLarge),
-            None => return after_size(size, b, received, limit),
+            None => return extension(size, ExtAt::Between, b, received, limit),
         },
-        Ext { size } => match b {
-            b'\r' => return size_line_end(size, received, limit),
-            b'"' => ExtQuoted {
-                size,
-                escaped: false,
-            },
-            // chunk-ext: BWS ";" BWS name [ BWS "=" BWS value ], where name
-            // and value are tokens. Check the characters, not the grammar:
-            // extensions are read and dropped.
-            b' ' | b'\t' | b';' | b'=' => Ext { size },
-            b if is_tchar(b) => Ext { size },
-            _ => return Err(HttpError::BadChunk),
-        },
+        Ext { size, at } => return extension(size, at, b, received, limit),
         ExtQuoted {
             size,
             escaped: true,
@@ -235,7 +242,10 @@ fn step(state: ChunkedState, b: u8, received: u64, limit: u64) -> Result<Chunked
             size,
             escaped: false,
         } => match b {
-            b'"' => Ext { size },
+            b'"' => Ext {
+                size,
+                at: ExtAt::Between,
+            },
             b'\\' => ExtQuoted {
                 size,
                 escaped: true,
@@ -297,12 +307,36 @@ fn step(state: ChunkedState, b: u8, received: u64, limit: u64) -> Result<Chunked
     Ok(next)
 }
 
-fn after_size(size: u64, b: u8, received: u64, limit: u64) -> Result<ChunkedState, HttpError> {
-    match b {
-        b'\r' => size_line_end(size, received, limit),
-        b' ' | b'\t' | b';' => Ok(ChunkedState::Ext { size }),
-        _ => Err(HttpError::BadChunk),
-    }
+/// One byte of the size line after the size: extensions are checked
+/// against the grammar, then dropped.
+fn extension(
+    size: u64,
+    at: ExtAt,
+    b: u8,
+    received: u64,
+    limit: u64,
+) -> Result<ChunkedState, HttpError> {
+    use ExtAt::*;
+    let next = match (at, b) {
+        (Between | Name | AfterName | Value, b'\r') => return size_line_end(size, received, limit),
+        (Between | Name | AfterName | Value, b';') => NameStart,
+        (_, b' ' | b'\t') => match at {
+            Name => AfterName,
+            Value => Between,
+            other => other,
+        },
+        (NameStart | Name, b) if is_tchar(b) => Name,
+        (Name | AfterName, b'=') => ValueStart,
+        (ValueStart, b'"') => {
+            return Ok(ChunkedState::ExtQuoted {
+                size,
+                escaped: false,
+            })
+        }
+        (ValueStart | Value, b) if is_tchar(b) => Value,
+        _ => return Err(HttpError::BadChunk),
+    };
+    Ok(ChunkedState::Ext { size, at: next })
 }
 
 /// The size line is complete: refuse a chunk that would pass the limit
@@ -500,7 +534,6 @@ mod tests {
         for line in [
             "5;a=b",
             "5;a",
-            "5;a=",
             "5;a=b;c;d=e",
             "5;a=\"q\\\"x\"",
             "5;a=\"x; y=\\\\ z\"",
@@ -513,6 +546,8 @@ mod tests {
             check(format!("{line}\r\nhello\r\n0\r\n\r\n"), r#""hello""#);
         }
         check(b"5;a=\"caf\xc3\xa9\"\r\nhello\r\n0\r\n\r\n", r#""hello""#);
+        // Leading zeros are not significant digits.
+        check("0000000000000005\r\nhello\r\n0\r\n\r\n", r#""hello""#);
         check("5;a=b\r\nhello\r\n0;last=1\r\n\r\n", r#""hello""#);
     }
 
@@ -530,6 +565,12 @@ mod tests {
     #[test]
     fn bad_chunks() {
         for input in [
+            // Extensions that do not follow `; name [= value]` (RFC 9112 §7.1.1).
+            "5 x\r\nhello\r\n0\r\n\r\n",
+            "5;=\r\nhello\r\n0\r\n\r\n",
+            "5;a=\r\nhello\r\n0\r\n\r\n",
+            "5;a b\r\nhello\r\n0\r\n\r\n",
+            "5;a=\"x\" y\r\nhello\r\n0\r\n\r\n",
             // No CRLF after the data.
             "5\r\nhelloX\r\n0\r\n\r\n",
             "5\r\nhello0\r\n\r\n",
