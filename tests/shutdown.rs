@@ -1,11 +1,15 @@
 //! Graceful shutdown on SIGTERM (CONTRACT.md, "Starting and stopping").
+//! Unix only: the tests send signals with `kill`.
 
-use crate::util::Server;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::util::{assert_between, Conn, Server};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Idle keep-alive connections are closed and the process exits 0 once drained.
-#[cfg(unix)]
 #[test]
 fn sigterm_closes_idle_connections_and_exits_0() {
     let mut s = Server::start(&[]);
@@ -16,4 +20,129 @@ fn sigterm_closes_idle_connections_and_exits_0() {
 
     assert_eq!(s.terminate(), Some(0), "exit status after SIGTERM");
     idle.assert_closed();
+}
+
+/// An upload in progress at SIGTERM runs to completion and its response
+/// carries `Connection: close`, while new connections are refused at once.
+#[test]
+fn sigterm_finishes_an_upload_in_progress_and_refuses_new_connections() {
+    const BODY: usize = 100_000;
+    let mut s = Server::start(&[]);
+    let body: Vec<u8> = (0..BODY).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut upload = s.connect();
+    // The interim 100 shows that the server has the head: the request is in
+    // progress before the signal, not a fresh connection.
+    upload.send(
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-test\r\n\
+             Expect: 100-continue\r\nContent-Length: {BODY}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let interim = upload.read_response();
+    assert_eq!(interim.status, 100, "{interim:#?}");
+    upload.send(&body[..BODY / 2]);
+
+    s.signal("TERM");
+    expect_refused_within(s.addr(), Duration::from_secs(3));
+
+    upload.send(&body[BODY / 2..]);
+    let res = upload.read_response();
+    assert_eq!(res.status, 200, "{res:#?}");
+    assert_eq!(res.header("content-type"), Some("application/x-test"));
+    assert!(res.body == body, "echoed body differs: {res:#?}");
+    assert!(
+        res.has_token("connection", "close"),
+        "Connection: close while draining: {res:#?}"
+    );
+    upload.assert_closed_cleanly();
+    assert_eq!(s.wait_exit(), Some(0), "exit status after the drain");
+}
+
+/// A request stalled in its head outlasts `--shutdown-timeout`: the process
+/// exits 1 at about that timeout and the connection is closed.
+#[test]
+fn sigterm_with_a_stalled_request_exits_1_at_the_shutdown_timeout() {
+    let mut s = Server::start(&["--shutdown-timeout", "500ms", "--header-timeout", "30s"]);
+    let mut stalled = s.connect();
+    // One whole request first: the connection is accepted and served before
+    // the partial head arrives.
+    stalled.send(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    stalled
+        .read_response()
+        .assert(200, TEXT, "Welcome to Netrunner!");
+    stalled.send(b"GET /hello HTTP/1.1\r\nHost: te");
+
+    let signalled = Instant::now();
+    s.signal("TERM");
+    let code = s.wait_exit();
+    let exited = signalled.elapsed();
+    assert_eq!(code, Some(1), "exit status when the drain times out");
+    assert_between(
+        exited,
+        Duration::from_millis(400),
+        Duration::from_secs(5),
+        "exit after SIGTERM",
+    );
+    stalled.assert_closed();
+}
+
+/// 100 idle keep-alive connections are all closed (EOF) and the process
+/// exits 0 promptly.
+#[test]
+fn sigterm_closes_many_idle_connections_promptly() {
+    let mut s = Server::start(&[]);
+    let mut idle: Vec<Conn> = (0..100)
+        .map(|i| {
+            let mut conn = s.connect();
+            conn.send(format!("GET /hello/{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
+            conn.read_response()
+                .assert(200, TEXT, &format!("Hello, {i}!"));
+            conn
+        })
+        .collect();
+
+    let signalled = Instant::now();
+    s.signal("TERM");
+    let code = s.wait_exit();
+    let exited = signalled.elapsed();
+    assert_eq!(code, Some(0), "exit status after SIGTERM");
+    assert_between(exited, Duration::ZERO, Duration::from_secs(3), "exit");
+    for conn in &mut idle {
+        conn.assert_closed_cleanly();
+    }
+}
+
+/// Connects to `addr` until a connect is refused, for at most `limit`.
+///
+/// A connect reset in its handshake raced the listener's close; one that
+/// still succeeds reached a listener that is about to close:
+/// the probe then waits (a read with the time left) for the server to close
+/// it as idle, or for the kernel to reset it when its listener closes.
+#[track_caller]
+fn expect_refused_within(addr: SocketAddr, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "{addr} still accepts {limit:?} after SIGTERM"
+        );
+        match TcpStream::connect_timeout(&addr, left) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return,
+            // The handshake raced the listener's close, which reset it.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("connect {addr} after SIGTERM: {e}"),
+            Ok(mut probe) => {
+                probe.set_read_timeout(Some(left)).expect("read timeout");
+                let mut byte = [0u8; 1];
+                match probe.read(&mut byte) {
+                    Ok(0) => {}
+                    Ok(_) => panic!("a probe connection got bytes during shutdown"),
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+                    Err(e) => panic!("probe connection to {addr} not closed: {e}"),
+                }
+            }
+        }
+    }
 }

@@ -5,8 +5,11 @@
 //! `NETRUNNER_BIN=target/release/netrunner-server cargo test -p netrunner-tests`.
 
 mod curl;
+mod limits;
 mod options;
 mod protocol;
 mod routes;
+#[cfg(unix)]
 mod shutdown;
+mod timeouts;
 mod util;

@@ -72,7 +72,25 @@ impl Server {
     ///
     /// If the binary cannot be spawned, exits, or prints no listening line in time.
     pub(crate) fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(bin())
+        Server::spawn(Command::new(bin()), args)
+    }
+
+    /// Like [`Server::start`], but the server runs with `RLIMIT_NOFILE` set
+    /// to `nofile` (through `sh -c 'ulimit -n N && exec ...'`, so the pid is
+    /// the server's own).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn start_with_fd_limit(nofile: u32, args: &[&str]) -> Server {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(bin());
+        Server::spawn(sh, args)
+    }
+
+    /// Runs `command` with the base arguments and `args`, and waits for the
+    /// listening line.
+    fn spawn(mut command: Command, args: &[&str]) -> Server {
+        let mut child = command
             .args(BASE_ARGS)
             .args(args)
             .stdin(Stdio::null())
@@ -142,6 +160,19 @@ impl Server {
         self.request(&format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n"))
     }
 
+    /// The server's process id.
+    #[cfg(unix)]
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server already exited").id()
+    }
+
+    /// Whether the process is still running (it has not exited).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn is_running(&mut self) -> bool {
+        let child = self.child.as_mut().expect("server already exited");
+        child.try_wait().expect("try_wait").is_none()
+    }
+
     /// Sends SIGTERM and waits (at most 10 s) for the process to exit;
     /// returns its exit code (`None`: killed by a signal).
     ///
@@ -150,13 +181,33 @@ impl Server {
     /// If it is still running after 10 s (it is killed first).
     #[cfg(unix)]
     pub(crate) fn terminate(&mut self) -> Option<i32> {
-        let mut child = self.child.take().expect("server already terminated");
-        let pid = child.id().to_string();
+        self.signal("TERM");
+        self.wait_exit()
+    }
+
+    /// Sends signal `name` (`TERM`, `INT`, ...) without waiting.
+    #[cfg(unix)]
+    #[track_caller]
+    pub(crate) fn signal(&self, name: &str) {
+        let pid = self.pid().to_string();
         let status = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([&format!("-{name}"), &pid])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM {pid}: {status}");
+        assert!(status.success(), "kill -{name} {pid}: {status}");
+    }
+
+    /// Waits (at most 10 s) for the process to exit by itself; returns its
+    /// exit code (`None`: killed by a signal).
+    ///
+    /// # Panics
+    ///
+    /// If it is still running after 10 s (it is killed first).
+    #[cfg(unix)]
+    #[track_caller]
+    pub(crate) fn wait_exit(&mut self) -> Option<i32> {
+        let mut child = self.child.take().expect("server already exited");
+        let pid = child.id().to_string();
         let (tx, rx) = mpsc::channel();
         let waiter = thread::spawn(move || {
             let status = child.wait();
@@ -166,7 +217,7 @@ impl Server {
         if rx.recv_timeout(START_TIMEOUT).is_err() {
             let _ = Command::new("kill").args(["-KILL", &pid]).status();
             let _ = waiter.join();
-            panic!("server did not exit within {START_TIMEOUT:?} of SIGTERM");
+            panic!("server did not exit within {START_TIMEOUT:?}");
         }
         waiter.join().expect("waiter thread").expect("wait").code()
     }
@@ -403,6 +454,11 @@ impl Conn {
         &self.stream
     }
 
+    /// How many received bytes are buffered and not yet parsed.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Writes all of `bytes`; panics on error.
     #[track_caller]
     pub(crate) fn send(&mut self, bytes: &[u8]) {
@@ -558,6 +614,41 @@ impl Conn {
         }
     }
 
+    /// Waits at most `timeout` for more bytes, keeping them for the next
+    /// [`Conn::read_response`]. `Ok(0)`: the server closed the connection;
+    /// `Err` of kind `WouldBlock` or `TimedOut`: nothing arrived in time.
+    pub(crate) fn read_within(&mut self, timeout: Duration) -> io::Result<usize> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        self.stream.set_read_timeout(Some(timeout))?;
+        let mut chunk = [0u8; 16 * 1024];
+        let read = loop {
+            match self.stream.read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        self.stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        let n = read?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// Asserts that for `wait` the server sends nothing and keeps the
+    /// connection open. The wait is a socket read timeout, so this also paces
+    /// a client that sends in pieces.
+    #[track_caller]
+    pub(crate) fn expect_silence(&mut self, wait: Duration) {
+        match self.read_within(wait) {
+            Err(e) if is_timeout(&e) => {}
+            Ok(0) => panic!(
+                "connection closed within {wait:?}; buffered: {:?}",
+                self.lossy()
+            ),
+            Ok(_) => panic!("unexpected bytes within {wait:?}: {:?}", self.lossy()),
+            Err(e) => panic!("reading: {e}; buffered: {:?}", self.lossy()),
+        }
+    }
+
     /// Reads until the server closes the connection, returning everything not
     /// yet parsed. `Err` if the read failed (reset, or timeout after 5 s).
     pub(crate) fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
@@ -626,6 +717,24 @@ impl Conn {
     fn lossy(&self) -> String {
         lossy(&self.buf)
     }
+}
+
+/// Whether `e` is a socket read or write timeout (`WouldBlock` on Unix,
+/// `TimedOut` on Windows).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Asserts that `elapsed` lies in `lo..=hi`; `what` names the event.
+#[track_caller]
+pub(crate) fn assert_between(elapsed: Duration, lo: Duration, hi: Duration, what: &str) {
+    assert!(
+        lo <= elapsed && elapsed <= hi,
+        "{what} after {elapsed:?}, expected between {lo:?} and {hi:?}"
+    );
 }
 
 fn lossy(bytes: &[u8]) -> String {
