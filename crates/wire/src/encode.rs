@@ -23,7 +23,8 @@ use crate::response::Response;
 #[derive(Debug, Clone)]
 pub struct HttpDate {
     secs: u64,
-    bytes: [u8; 29],
+    /// `Date: <IMF-fixdate>\r\n`, the whole field line, written in one copy.
+    line: [u8; 37],
 }
 
 impl HttpDate {
@@ -31,7 +32,7 @@ impl HttpDate {
     pub fn new(unix_secs: u64) -> HttpDate {
         HttpDate {
             secs: unix_secs,
-            bytes: imf_fixdate(unix_secs),
+            line: date_line(unix_secs),
         }
     }
 
@@ -42,14 +43,24 @@ impl HttpDate {
             return false;
         }
         self.secs = unix_secs;
-        self.bytes = imf_fixdate(unix_secs);
+        self.line = date_line(unix_secs);
         true
     }
 
     /// The formatted date, 29 bytes.
-    pub fn as_bytes(&self) -> &[u8; 29] {
-        &self.bytes
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.line[6..35]
     }
+
+    fn field_line(&self) -> &[u8; 37] {
+        &self.line
+    }
+}
+
+fn date_line(secs: u64) -> [u8; 37] {
+    let mut line = *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
+    line[6..35].copy_from_slice(&imf_fixdate(secs));
+    line
 }
 
 fn imf_fixdate(secs: u64) -> [u8; 29] {
@@ -161,10 +172,11 @@ pub fn encode_head(
     date: &HttpDate,
     dst: &mut Vec<u8>,
 ) {
+    // One reservation for the usual head; the copies below then never
+    // reallocate, and each field line is as few copies as it can be.
+    dst.reserve(160 + res.content_type.as_ref().map_or(0, |c| c.len()));
     status_line(res.status, dst);
-    dst.extend_from_slice(b"Date: ");
-    dst.extend_from_slice(date.as_bytes());
-    dst.extend_from_slice(b"\r\n");
+    dst.extend_from_slice(date.field_line());
     if let Some(content_type) = &res.content_type {
         dst.extend_from_slice(b"Content-Type: ");
         dst.extend_from_slice(content_type.as_bytes());
@@ -252,6 +264,14 @@ fn status_line(status: Status, dst: &mut Vec<u8>) {
 }
 
 fn decimal(mut n: u64, dst: &mut Vec<u8>) {
+    if n < 10 {
+        dst.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100 {
+        dst.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

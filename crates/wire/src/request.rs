@@ -28,17 +28,25 @@ pub struct Request<'a> {
     buf: &'a [u8],
     body: &'a [u8],
     peer: Option<SocketAddr>,
+    /// The target, checked as UTF-8 once here rather than on every use.
+    target: &'a str,
+    /// Bytes of `target` before any `?`.
+    path_len: usize,
 }
 
 impl<'a> Request<'a> {
     /// A request from a head, the buffer it was parsed from (starting where
     /// the head starts), and the decoded body.
     pub fn new(head: &'a RequestHead, buf: &'a [u8], body: &'a [u8]) -> Request<'a> {
+        let target = head.target(buf);
+        let path_len = head.path_len().min(target.len());
         Request {
             head,
             buf,
             body,
             peer: None,
+            target,
+            path_len,
         }
     }
 
@@ -57,22 +65,25 @@ impl<'a> Request<'a> {
 
     /// The method's text, as sent (`GET`, or any other token).
     pub fn method_str(&self) -> &'a str {
-        self.head.method_str(self.buf)
+        match self.head.method().as_str() {
+            Some(name) => name,
+            None => self.head.method_str(self.buf),
+        }
     }
 
     /// The request target as sent: path and query.
     pub fn target(&self) -> &'a str {
-        self.head.target(self.buf)
+        self.target
     }
 
     /// The path of the target, before any `?`, still percent-encoded.
     pub fn path(&self) -> &'a str {
-        self.head.path(self.buf)
+        &self.target[..self.path_len]
     }
 
     /// The query of the target, after the first `?`.
     pub fn query(&self) -> Option<&'a str> {
-        self.head.query(self.buf)
+        self.target.get(self.path_len..)?.strip_prefix('?')
     }
 
     /// The protocol version.
@@ -83,9 +94,11 @@ impl<'a> Request<'a> {
     /// The value of the first header field named `name` (ASCII
     /// case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.head
+            .headers
+            .iter()
+            .find(|(n, _)| n.get(self.buf).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.get(self.buf))
     }
 
     /// Every header field, in the order received.
