@@ -1,5 +1,5 @@
 //! Routing for netrunner: path parameters, middleware and static files,
-//! with no sockets and no threads.
+//! with no sockets.
 //!
 //! A [`Router`] is built once from a table of routes and [`Middleware`],
 //! then shared by every event-loop thread. [`Router::handle`] takes a parsed
@@ -15,8 +15,13 @@
 //!   matching, so `%2F` never splits a segment.
 //! - The router answers by itself what no handler should have to: `404`,
 //!   `405` with `Allow`, `OPTIONS`, and `HEAD` through the `GET` route.
+//! - [`middleware`] holds the ready-made middleware: an access log in the
+//!   Combined Log Format (written by a thread of its own, the only thread
+//!   this crate starts), CORS, and a rate limit per client address.
 //! - [`static_files`] serves a directory, refusing anything that would
 //!   leave it.
+//! - [`json_response`] and [`validate_json`] answer and check JSON without
+//!   a JSON library.
 //! - Mistakes in the table ([`RouteError`]) are found by
 //!   [`RouterBuilder::build`], not by the first request.
 //!
@@ -49,6 +54,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+mod json;
 mod methods;
 pub mod middleware;
 mod params;
@@ -61,6 +67,7 @@ mod testing;
 mod tree;
 
 pub use error::RouteError;
+pub use json::{json_response, validate_json, JsonError, MAX_JSON_DEPTH};
 pub use middleware::{Middleware, Next};
 pub use params::{Params, MAX_PARAMS};
 pub use router::{Handler, Router, RouterBuilder};

@@ -1,12 +1,54 @@
-//! The default application of CONTRACT.md, as a router.
+//! The default application of CONTRACT.md, as a router, with the
+//! middleware the options ask for.
 
 use std::path::PathBuf;
 
-use netrunner_router::{static_files, Params, RouteError, Router};
+use netrunner_router::middleware::{AccessLog, Cors, RateLimit};
+use netrunner_router::{
+    json_response, static_files, validate_json, Params, RouteError, Router, RouterBuilder,
+};
 use netrunner_wire::{Body, Request, Response, Status};
 
+use crate::options::Options;
+
+/// The default application with the middleware `opts` asks for, the
+/// access log on standard output.
+pub(crate) fn default_app(opts: &Options) -> Result<Router, Box<dyn std::error::Error>> {
+    let access_log = if opts.access_log {
+        Some(AccessLog::stdout()?)
+    } else {
+        None
+    };
+    Ok(with_middleware(
+        routes(opts.root.clone()),
+        opts,
+        access_log,
+    )?)
+}
+
+/// Wrap `routes` in the middleware `opts` asks for, and nothing else (with
+/// no option, a request meets no middleware at all). The access log is
+/// outermost, so it logs the final answer, a `429` or a preflight's
+/// included; then the rate limit; then CORS.
+fn with_middleware(
+    mut routes: RouterBuilder,
+    opts: &Options,
+    access_log: Option<AccessLog>,
+) -> Result<Router, RouteError> {
+    if let Some(log) = access_log {
+        routes = routes.wrap(log.middleware());
+    }
+    if let Some(rate) = opts.rate_limit {
+        routes = routes.wrap(RateLimit::per_second(rate).middleware());
+    }
+    if !opts.cors_origins.is_empty() {
+        routes = routes.wrap(Cors::new(opts.cors_origins.iter().cloned()).middleware());
+    }
+    routes.build()
+}
+
 /// The routes every netrunner server answers.
-pub(crate) fn default_app(root: PathBuf) -> Result<Router, RouteError> {
+fn routes(root: PathBuf) -> RouterBuilder {
     Router::new()
         .get("/", |_: &Request<'_>, _: &Params<'_>| {
             Response::text(Status::OK, "Welcome to Netrunner!")
@@ -23,17 +65,13 @@ pub(crate) fn default_app(root: PathBuf) -> Result<Router, RouteError> {
             Response::with_body(Status::OK, "text/plain", Body::Static(b"Hello, World!"))
         })
         .get("/json", |_: &Request<'_>, _: &Params<'_>| {
-            Response::with_body(
-                Status::OK,
-                "application/json",
-                Body::Static(br#"{"message":"Hello, World!"}"#),
-            )
+            json_response(Status::OK, r#"{"message":"Hello, World!"}"#)
         })
+        .post("/json/echo", json_echo)
         .get("/healthz", |_: &Request<'_>, _: &Params<'_>| {
             Response::text(Status::OK, "ok")
         })
         .get("/static/{path...}", static_files(root))
-        .build()
 }
 
 /// `POST /echo`: the body back, with the request's `Content-Type`.
@@ -44,4 +82,192 @@ fn echo(req: &Request<'_>, _: &Params<'_>) -> Response {
         .filter(|v| !v.is_empty())
         .map_or_else(|| "application/octet-stream".to_owned(), str::to_owned);
     Response::with_body(Status::OK, content_type, Body::Bytes(req.body().to_vec()))
+}
+
+/// `POST /json/echo` (beyond CONTRACT.md, which leaves `/json` to `GET`): a body that is one JSON text back, as `application/json`;
+/// anything else is `400` with a line saying where and why.
+fn json_echo(req: &Request<'_>, _: &Params<'_>) -> Response {
+    match validate_json(req.body()) {
+        // Valid JSON is UTF-8, so nothing is lost here.
+        Ok(()) => json_response(Status::OK, String::from_utf8_lossy(req.body()).into_owned()),
+        Err(err) => Response::text_owned(Status::BAD_REQUEST, format!("{err}\n")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    use netrunner_wire::{HeadParser, Limits, RequestHead};
+
+    use super::*;
+
+    /// The answer of `router` to `method target` with the header lines
+    /// `fields`, `body`, from 192.0.2.1.
+    fn send(router: &Router, method: &str, target: &str, fields: &[&str], body: &[u8]) -> Response {
+        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
+        for field in fields {
+            head.push_str(field);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        let mut parsed = RequestHead::default();
+        HeadParser::new()
+            .parse(head.as_bytes(), &Limits::default(), &mut parsed)
+            .unwrap()
+            .expect("a whole head");
+        let req = Request::new(&parsed, head.as_bytes(), body)
+            .with_peer("192.0.2.1:40000".parse().unwrap());
+        router.handle(&req)
+    }
+
+    fn app(opts: &Options, access_log: Option<AccessLog>) -> Router {
+        with_middleware(routes("/nonexistent".into()), opts, access_log).unwrap()
+    }
+
+    #[test]
+    fn get_json_is_static() {
+        let res = send(&app(&Options::default(), None), "GET", "/json", &[], b"");
+        assert_eq!(res.status, Status::OK);
+        assert_eq!(res.body, Body::Static(br#"{"message":"Hello, World!"}"#));
+        assert!(matches!(
+            res.content_type,
+            Some(Cow::Borrowed("application/json"))
+        ));
+        assert!(res.headers.is_empty());
+    }
+
+    #[test]
+    fn post_json_echoes_valid_json() {
+        let router = app(&Options::default(), None);
+        for body in [
+            &br#"{"a": [1, 2, {"b": null}]}"#[..],
+            b" 42 ",
+            "\"caf\u{e9}\"".as_bytes(),
+        ] {
+            let res = send(&router, "POST", "/json/echo", &[], body);
+            assert_eq!(res.status, Status::OK);
+            assert_eq!(res.header("content-type"), Some("application/json"));
+            assert_eq!(res.body.as_bytes(), body);
+        }
+    }
+
+    #[test]
+    fn post_json_refuses_invalid_json() {
+        let router = app(&Options::default(), None);
+        for (body, message) in [
+            (
+                &br#"{"a":1 "b":2}"#[..],
+                "invalid JSON at byte 7: expected ',' or '}'\n",
+            ),
+            (b"", "invalid JSON at byte 0: expected a value\n"),
+            (b"[1,]", "invalid JSON at byte 3: expected a value\n"),
+            (b"\"\xff\"", "invalid JSON at byte 1: not UTF-8\n"),
+        ] {
+            let res = send(&router, "POST", "/json/echo", &[], body);
+            assert_eq!(res.status, Status::BAD_REQUEST);
+            assert_eq!(
+                res.header("content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            assert_eq!(String::from_utf8_lossy(res.body.as_bytes()), message);
+        }
+        let res = send(&router, "PUT", "/json/echo", &[], b"{}");
+        assert_eq!(res.status, Status::METHOD_NOT_ALLOWED);
+        assert_eq!(res.header("allow"), Some("POST, OPTIONS"));
+        // `/json` itself stays as CONTRACT.md has it: GET only.
+        let res = send(&router, "POST", "/json", &[], b"{}");
+        assert_eq!(res.status, Status::METHOD_NOT_ALLOWED);
+        assert_eq!(res.header("allow"), Some("GET, HEAD, OPTIONS"));
+    }
+
+    #[test]
+    fn no_option_means_no_middleware() {
+        let router = app(&Options::default(), None);
+        assert!(
+            format!("{router:?}").contains("middleware: 0"),
+            "{router:?}"
+        );
+        let res = send(
+            &router,
+            "GET",
+            "/plaintext",
+            &["Origin: https://a.example"],
+            b"",
+        );
+        assert!(res.headers.is_empty());
+    }
+
+    /// A sink the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_option_in_order() {
+        let opts = Options {
+            access_log: true,
+            rate_limit: Some(2),
+            cors_origins: vec!["https://app.example".into()],
+            ..Options::default()
+        };
+        let sink = Shared::default();
+        let router = app(&opts, Some(AccessLog::new(sink.clone()).unwrap()));
+        assert!(
+            format!("{router:?}").contains("middleware: 3"),
+            "{router:?}"
+        );
+        let origin = "Origin: https://app.example";
+        // A preflight: the router's Allow and the CORS fields.
+        let res = send(
+            &router,
+            "OPTIONS",
+            "/json/echo",
+            &[origin, "Access-Control-Request-Method: POST"],
+            b"",
+        );
+        assert_eq!(res.status, Status::NO_CONTENT);
+        assert_eq!(res.header("allow"), Some("POST, OPTIONS"));
+        assert_eq!(
+            res.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
+        assert_eq!(res.header("access-control-max-age"), Some("600"));
+        let res = send(&router, "POST", "/json/echo", &[origin], b"[1]");
+        assert_eq!(res.status, Status::OK);
+        assert_eq!(res.header("vary"), Some("Origin"));
+        // The burst of 2 is spent: the rate limit answers before CORS.
+        let res = send(&router, "GET", "/json", &[origin], b"");
+        assert_eq!(res.status, Status::TOO_MANY_REQUESTS);
+        assert_eq!(res.header("retry-after"), Some("1"));
+        // The access log, outermost, saw all three final answers.
+        drop(router);
+        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let tails: Vec<&str> = log
+            .lines()
+            .map(|line| {
+                assert!(line.starts_with("192.0.2.1 - - ["), "{line}");
+                line.split_once("] ").unwrap().1
+            })
+            .collect();
+        assert_eq!(
+            tails,
+            [
+                "\"OPTIONS /json/echo HTTP/1.1\" 204 - \"-\" \"-\"",
+                "\"POST /json/echo HTTP/1.1\" 200 3 \"-\" \"-\"",
+                "\"GET /json HTTP/1.1\" 429 22 \"-\" \"-\"",
+            ]
+        );
+    }
 }

@@ -57,16 +57,7 @@ fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let _ = signal_tx.try_send(());
     })?;
 
-    for (option, given) in [
-        ("--access-log", opts.access_log),
-        ("--cors-origin", !opts.cors_origins.is_empty()),
-        ("--rate-limit", opts.rate_limit.is_some()),
-    ] {
-        if given {
-            eprintln!("netrunner-server: warning: {option} is accepted but not enforced yet");
-        }
-    }
-    let router = app::default_app(opts.root.clone())?;
+    let router = app::default_app(opts)?;
     let config = Config {
         addr: opts.addr,
         threads: opts.threads,

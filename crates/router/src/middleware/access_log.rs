@@ -328,9 +328,10 @@ mod tests {
         out
     }
 
-    /// The log line for the raw request `head` (with `peer`), answered by
-    /// `res` at the fixed time.
+    /// The log line for the raw request `head` (with `Host: a` added, and
+    /// `peer`), answered by `res` at the fixed time.
     fn line(head: &str, peer: Option<&str>, res: &Response) -> String {
+        let head = head.replacen("\r\n", "\r\nHost: a\r\n", 1);
         let mut parsed = RequestHead::default();
         HeadParser::new()
             .parse(head.as_bytes(), &Limits::default(), &mut parsed)
@@ -360,7 +361,10 @@ mod tests {
             let next_day = (y, m, d) == (py, pm, pd + 1);
             let next_month = (y, m, d) == (py, pm + 1, 1);
             let next_year = (y, m, d) == (py + 1, 1, 1) && (pm, pd) == (12, 31);
-            assert!(next_day || next_month || next_year, "{prev:?} -> {y}-{m}-{d}");
+            assert!(
+                next_day || next_month || next_year,
+                "{prev:?} -> {y}-{m}-{d}"
+            );
             prev = (y, m, d);
         }
         assert_eq!(prev, (2000, 2, 29));
@@ -371,7 +375,7 @@ mod tests {
         let res = Response::text(Status::OK, "Hello, World!");
         assert_eq!(
             line(
-                "GET /path?q HTTP/1.1\r\nHost: a\r\nReferer: http://r.example/\r\nUser-Agent: curl/8.5.0\r\n\r\n",
+                "GET /path?q HTTP/1.1\r\nReferer: http://r.example/\r\nUser-Agent: curl/8.5.0\r\n\r\n",
                 Some("192.0.2.7:51234"),
                 &res,
             ),
@@ -384,8 +388,10 @@ mod tests {
             "- - - [10/Oct/2000:13:55:36 +0000] \"GET / HTTP/1.0\" 200 13 \"-\" \"-\"\n"
         );
         // IPv6, and IPv4 mapped into IPv6.
-        assert!(line("GET / HTTP/1.1\r\n\r\n", Some("[2001:db8::1]:80"), &res)
-            .starts_with("2001:db8::1 - - "));
+        assert!(
+            line("GET / HTTP/1.1\r\n\r\n", Some("[2001:db8::1]:80"), &res)
+                .starts_with("2001:db8::1 - - ")
+        );
         assert!(
             line("GET / HTTP/1.1\r\n\r\n", Some("[::ffff:10.0.0.1]:80"), &res)
                 .starts_with("10.0.0.1 - - ")
@@ -409,7 +415,10 @@ mod tests {
             "304 -"
         );
         assert_eq!(
-            size("HEAD / HTTP/1.1\r\n\r\n", &Response::text(Status::OK, "abc")),
+            size(
+                "HEAD / HTTP/1.1\r\n\r\n",
+                &Response::text(Status::OK, "abc")
+            ),
             "200 -"
         );
         assert_eq!(
@@ -424,14 +433,14 @@ mod tests {
     fn escaping() {
         let res = Response::new(Status::OK);
         let l = line(
-            "GET /a\"b\\c HTTP/1.1\r\nUser-Agent: say \"hi\" \\ \tnow\r\nReferer: caf\u{e9}\x7f\r\n\r\n",
+            "GET /a\"b\\c HTTP/1.1\r\nUser-Agent: say \"hi\" \\ \tnow\r\nReferer: caf\u{e9}\r\n\r\n",
             None,
             &res,
         );
         assert_eq!(
             l,
             "- - - [10/Oct/2000:13:55:36 +0000] \"GET /a\\x22b\\x5Cc HTTP/1.1\" 200 - \
-             \"caf\\xC3\\xA9\\x7F\" \"say \\x22hi\\x22 \\x5C \\x09now\"\n"
+             \"caf\\xC3\\xA9\" \"say \\x22hi\\x22 \\x5C \\x09now\"\n"
         );
         // Every byte: the line stays printable ASCII, and `"` only
         // delimits fields.
@@ -483,7 +492,9 @@ mod tests {
         for (i, line) in lines.iter().enumerate() {
             assert_eq!(
                 *line,
-                format!("- - - [10/Oct/2000:13:55:36 +0000] \"GET /{i} HTTP/1.1\" 200 1 \"-\" \"-\"")
+                format!(
+                    "- - - [10/Oct/2000:13:55:36 +0000] \"GET /{i} HTTP/1.1\" 200 1 \"-\" \"-\""
+                )
             );
         }
         assert!(*sink.flushes.lock().unwrap() >= 1);

@@ -6,7 +6,43 @@
 //! back (a header), or look at both (an access log). The first
 //! [`crate::RouterBuilder::wrap`] is the outermost.
 //!
-//! This module holds the ready-made ones.
+//! The ready-made ones:
+//!
+//! - [`server_header`]: a `Server` field on every response.
+//! - [`AccessLog`]: one Combined Log Format line per request, written by a
+//!   thread of its own.
+//! - [`Cors`]: `Access-Control-*` fields for allowed origins, and
+//!   preflights.
+//! - [`RateLimit`]: a token bucket per client address; `429` with
+//!   `Retry-After` when it is empty.
+//!
+//! Each is also usable without a router (`record`, `apply`, `check`), and
+//! each takes its time as a parameter there, so tests step time instead of
+//! sleeping. In a server, put the access log first, so that it logs the
+//! final answer (a `429` included), then the rate limit, then CORS:
+//!
+//! ```
+//! use netrunner_router::middleware::{AccessLog, Cors, RateLimit};
+//! use netrunner_router::Router;
+//! use netrunner_wire::{Request, Response, Status};
+//!
+//! let router = Router::new()
+//!     .get("/", |_: &Request<'_>, _: &_| Response::text(Status::OK, "home"))
+//!     .wrap(AccessLog::new(std::io::sink())?.middleware())
+//!     .wrap(RateLimit::per_second(100).middleware())
+//!     .wrap(Cors::new(["https://app.example"]).middleware())
+//!     .build()?;
+//! # let _ = router;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod access_log;
+mod cors;
+mod rate_limit;
+
+pub use access_log::{combined_log_line, AccessLog, ACCESS_LOG_QUEUE_LINES};
+pub use cors::{Cors, DEFAULT_CORS_HEADERS, DEFAULT_CORS_MAX_AGE, DEFAULT_CORS_METHODS};
+pub use rate_limit::{RateLimit, DEFAULT_RATE_LIMIT_CLIENTS};
 
 use netrunner_wire::{Request, Response};
 
