@@ -13,7 +13,7 @@ use crate::options::Options;
 
 /// The default application with the middleware `opts` asks for, the
 /// access log on standard output.
-pub(crate) fn default_app(opts: &Options) -> Result<Router, Box<dyn std::error::Error>> {
+pub fn default_app(opts: &Options) -> Result<Router, Box<dyn std::error::Error>> {
     let access_log = if opts.access_log {
         Some(AccessLog::stdout()?)
     } else {

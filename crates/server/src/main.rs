@@ -4,9 +4,6 @@
 //! on http://ADDR` line per listener, serves the default application, and
 //! turns SIGINT/SIGTERM into a graceful shutdown.
 
-mod app;
-mod options;
-
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -15,7 +12,8 @@ use crossbeam_channel::Receiver;
 use netrunner_loop::{AcceptMode, Config, Server, Shutdown, Timeouts};
 use netrunner_wire::{Limits, Request, Response, DEFAULT_MAX_REQUEST_LINE};
 
-use crate::options::{Command, Options};
+use netrunner_server::app;
+use netrunner_server::options::{self, Command, Options};
 
 fn main() -> ExitCode {
     let opts = match options::parse(std::env::args().skip(1)) {

@@ -10,25 +10,25 @@ use netrunner_wire::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES};
 
 /// Every option of the server, with its default.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Options {
-    pub(crate) addr: SocketAddr,
-    pub(crate) root: PathBuf,
-    pub(crate) threads: usize,
-    pub(crate) max_connections: usize,
-    pub(crate) max_header_bytes: usize,
-    pub(crate) max_body_bytes: u64,
-    pub(crate) header_timeout: Duration,
-    pub(crate) body_timeout: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) write_timeout: Duration,
-    pub(crate) shutdown_timeout: Duration,
-    pub(crate) tls_cert: Option<PathBuf>,
-    pub(crate) tls_key: Option<PathBuf>,
-    pub(crate) tls_addr: SocketAddr,
-    pub(crate) redirect_https: bool,
-    pub(crate) access_log: bool,
-    pub(crate) cors_origins: Vec<String>,
-    pub(crate) rate_limit: Option<u32>,
+pub struct Options {
+    pub addr: SocketAddr,
+    pub root: PathBuf,
+    pub threads: usize,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+    pub max_body_bytes: u64,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub write_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_addr: SocketAddr,
+    pub redirect_https: bool,
+    pub access_log: bool,
+    pub cors_origins: Vec<String>,
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for Options {
@@ -58,7 +58,7 @@ impl Default for Options {
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Command {
+pub enum Command {
     Serve(Box<Options>),
     Help,
     Version,
@@ -66,7 +66,7 @@ pub(crate) enum Command {
 
 /// A bad option or value: printed as one line, exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OptionError(String);
+pub struct OptionError(String);
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,7 +78,7 @@ fn bad(option: &str, value: &str, why: &str) -> OptionError {
     OptionError(format!("invalid value {value:?} for {option}: {why}"))
 }
 
-pub(crate) const USAGE: &str = "\
+pub const USAGE: &str = "\
 Usage: netrunner-server [OPTIONS]
 
 Options:
@@ -107,7 +107,7 @@ Durations take a number and a unit: 250ms, 2s, 1m.
 ";
 
 /// Parse the arguments after the program name.
-pub(crate) fn parse<I>(args: I) -> Result<Command, OptionError>
+pub fn parse<I>(args: I) -> Result<Command, OptionError>
 where
     I: IntoIterator<Item = String>,
 {
@@ -211,7 +211,7 @@ fn count(name: &str, value: &str, min: u64, max: u64) -> Result<u64, OptionError
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// `250ms`, `2s`, `1m`: a number and a unit.
-pub(crate) fn duration(name: &str, value: &str) -> Result<Duration, OptionError> {
+pub fn duration(name: &str, value: &str) -> Result<Duration, OptionError> {
     let split = value
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(value.len());
