@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use netrunner_pool::{BufPool, Recycle};
 use netrunner_wire::{
-    encode_continue, encode_response, BodyDecoder, Framing, HeadParser, HttpDate, HttpError,
-    Limits, Method, Request, RequestHead, Response, ResponseContext, Version,
+    encode_continue, encode_response, sends_body, Body, BodyDecoder, FileBody, Framing, HeadParser,
+    HttpDate, HttpError, Limits, Method, Request, RequestHead, Response, ResponseContext, Version,
 };
 
 use crate::deadline::Kind;
@@ -34,6 +34,9 @@ const WRITE_HIGH_WATER: usize = 256 * 1024;
 pub(crate) const LINGER: Duration = Duration::from_secs(2);
 /// Most bytes read and dropped while lingering.
 const LINGER_MAX_BYTES: usize = 1024 * 1024;
+/// Bytes of a file body read into the write buffer at a time: a file is
+/// sent in pieces as the socket takes them, never read whole.
+const FILE_PIECE: usize = 32 * 1024;
 
 /// A byte stream under a connection: a TCP socket, or a test script.
 pub(crate) trait Transport: Read + Write {
@@ -241,8 +244,11 @@ pub(crate) struct Conn {
     touched: bool,
     /// Response bytes went out this event: restart the clock of a write wait.
     wrote: bool,
-    /// `answer` stopped at the high-water mark of queued output.
+    /// `answer` stopped at the high-water mark of queued output, or behind
+    /// a file body still being sent.
     stalled: bool,
+    /// The rest of a file body, sent after what is in the write buffer.
+    file: Option<FileBody>,
 }
 
 impl Conn {
@@ -265,6 +271,7 @@ impl Conn {
             touched: false,
             wrote: false,
             stalled: false,
+            file: None,
         }
     }
 
@@ -353,7 +360,8 @@ impl Conn {
         self.rearm(&bufs, shared.timeouts, now);
         let idle = matches!(self.state, State::Head { .. })
             && bufs.read.unconsumed().is_empty()
-            && bufs.written == bufs.write.len();
+            && bufs.written == bufs.write.len()
+            && self.file.is_none();
         if idle {
             shared.pool.give(bufs);
         } else {
@@ -430,11 +438,24 @@ impl Conn {
                 }
                 self.wrote |= bufs.written > before;
             }
-            let flushed = bufs.written == bufs.write.len();
-            if flushed {
+            if bufs.written == bufs.write.len() {
                 bufs.write.clear();
                 bufs.written = 0;
+                if self.file.is_some() {
+                    // The socket took everything: the next piece of the file.
+                    match self.next_piece(bufs) {
+                        Ok(()) => continue,
+                        Err(e) => {
+                            eprintln!(
+                                "netrunner: reading a file for {} failed mid-response ({e}); closing",
+                                self.peer
+                            );
+                            return Next::Close;
+                        }
+                    }
+                }
             }
+            let flushed = bufs.written == bufs.write.len();
             if let State::Closing { linger } = self.state {
                 if !flushed {
                     return Next::Wait;
@@ -494,6 +515,40 @@ impl Conn {
         }
     }
 
+    /// Read the next piece of the file body into the empty write buffer.
+    ///
+    /// # Errors
+    ///
+    /// A read error, or a file that ends before its announced length (the
+    /// head has gone out, so the connection can only be closed).
+    fn next_piece(&mut self, bufs: &mut Buffers) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        let want = file.len().min(FILE_PIECE as u64) as usize;
+        bufs.write.resize(want, 0);
+        let n = loop {
+            match file.file().read_at(&mut bufs.write, file.start()) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        if n == 0 {
+            bufs.write.clear();
+            return Err(io::Error::new(
+                ErrorKind::UnexpectedEof,
+                "the file got shorter",
+            ));
+        }
+        bufs.write.truncate(n);
+        file.advance(n as u64);
+        if file.is_empty() {
+            self.file = None;
+        }
+        Ok(())
+    }
+
     /// An I/O error ends this connection only. A peer that resets or goes
     /// away is expected and not logged; anything else is, once.
     fn fail(&self, e: &io::Error) -> Next {
@@ -519,7 +574,7 @@ impl Conn {
     fn answer(&mut self, bufs: &mut Buffers, shared: &mut Shared<'_>) {
         self.stalled = false;
         loop {
-            if bufs.write.len() - bufs.written >= WRITE_HIGH_WATER {
+            if bufs.write.len() - bufs.written >= WRITE_HIGH_WATER || self.file.is_some() {
                 // Requests may wait behind this output; `drive` comes back
                 // for them once it is written.
                 self.stalled = true;
@@ -603,6 +658,11 @@ impl Conn {
         match answer {
             Ok(res) => {
                 encode_response(&res, cx, shared.date, &mut bufs.write);
+                if sends_body(&res, cx) {
+                    if let Body::File(file) = res.body {
+                        self.file = (!file.is_empty()).then_some(file);
+                    }
+                }
                 if !keep_alive {
                     // Anything the client sent after a `Connection: close`
                     // request is not answered; linger only if it sent some.
@@ -749,7 +809,29 @@ mod tests {
         }
     }
 
+    /// A file of `len` bytes (`i % 251` each) under the temp directory.
+    fn temp_file(name: &str, len: usize) -> std::path::PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("netrunner-conn-{}-{name}", std::process::id()));
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
     fn app(req: &Request<'_>) -> Response {
+        if let Some(name) = req.path().strip_prefix("/file/") {
+            let path =
+                std::env::temp_dir().join(format!("netrunner-conn-{}-{name}", std::process::id()));
+            let file = std::fs::File::open(&path).unwrap();
+            let len = file.metadata().unwrap().len();
+            // Announce the length it had when the test made it.
+            let len = req.query().and_then(|q| q.parse().ok()).unwrap_or(len);
+            return Response::with_body(
+                Status::OK,
+                "application/octet-stream",
+                Body::File(FileBody::new(file, 0, len)),
+            );
+        }
         match req.path() {
             "/panic" => panic!("the handler failed on purpose"),
             "/echo" => {
@@ -1175,5 +1257,65 @@ mod tests {
         assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "both answered");
         assert!(out.ends_with(&ok("hi")));
         assert!(h.conn.is_idle());
+    }
+
+    #[test]
+    fn a_file_body_is_streamed_in_pieces_before_the_next_response() {
+        let len = 5 * FILE_PIECE + 123;
+        let path = temp_file("stream", len);
+        let mut h = Harness::new();
+        h.io.write_room = Some(10_000);
+        h.send(
+            b"GET /file/stream HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        assert!(h.io.output.len() <= 10_000, "no more than the socket took");
+        assert!(h.conn.holds_buffers());
+        // The client reads slowly: each writable event moves a little more.
+        for _ in 0..1_000 {
+            if h.conn.is_idle() {
+                break;
+            }
+            h.io.write_room = Some(7_000);
+            h.event(Ready {
+                writable: true,
+                ..Ready::default()
+            });
+        }
+        assert!(h.conn.is_idle(), "everything was sent");
+        let out = std::mem::take(&mut h.io.output);
+        let head_end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&out[..head_end]);
+        assert!(
+            head.contains(&format!("Content-Length: {len}\r\n")),
+            "{head}"
+        );
+        let body = &out[head_end..head_end + len];
+        assert!(body.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+        assert_eq!(String::from_utf8_lossy(&out[head_end + len..]), ok("hi"));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_ends_early_closes_the_connection() {
+        let path = temp_file("short", 1000);
+        let mut h = Harness::new();
+        // The response announces 5000 bytes; the file has 1000.
+        let next = h.send(b"GET /file/short?5000 HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(next, Next::Close);
+        let out = String::from_utf8_lossy(&h.io.output).into_owned();
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(out.contains("Content-Length: 5000\r\n"));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn head_of_a_file_sends_no_bytes_of_it() {
+        let path = temp_file("head", 100_000);
+        let mut h = Harness::new();
+        h.send(b"HEAD /file/head HTTP/1.1\r\nHost: a\r\n\r\n");
+        let out = h.output();
+        assert!(out.ends_with("Content-Length: 100000\r\n\r\n"), "{out}");
+        assert!(h.conn.is_idle());
+        std::fs::remove_file(path).unwrap();
     }
 }

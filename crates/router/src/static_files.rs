@@ -2,17 +2,18 @@
 //! validators (`ETag`, `Last-Modified`), conditional requests (`304`) and
 //! single byte ranges (`206`, `416`).
 //!
-//! A file is still read into memory, whole or the requested range; streaming
-//! of large files comes later, in this module and behind the same function
-//! (see [`read_span`], the one place it changes).
+//! A file is never read here: the response carries the open file and the
+//! range to send ([`Body::File`]), and the event loop sends it in pieces as
+//! the socket takes them, so serving a large file to many clients keeps
+//! memory flat.
 
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use netrunner_wire::{Body, HttpDate, Method, Request, Response, Status};
+use netrunner_wire::{Body, FileBody, HttpDate, Method, Request, Response, Status};
 
 use crate::params::Params;
 use crate::percent;
@@ -238,15 +239,11 @@ fn respond(req: &Request<'_>, file: File, content_type: &'static str, entity: &E
         Selection::Whole => (Status::OK, 0, entity.len),
         Selection::Part { first, last } => (Status::PARTIAL_CONTENT, first, last - first + 1),
     };
-    let bytes = match read_span(file, first, count) {
-        Ok(bytes) => bytes,
-        Err(e) => return io_error(&e),
-    };
     let mut res = entity
         .with_validators(Response::with_body(
             status,
             content_type,
-            Body::Bytes(bytes),
+            Body::File(FileBody::new(file, first, count)),
         ))
         .with_header("Accept-Ranges", "bytes");
     if status == Status::PARTIAL_CONTENT {
@@ -254,29 +251,6 @@ fn respond(req: &Request<'_>, file: File, content_type: &'static str, entity: &E
         res = res.with_header("Content-Range", range);
     }
     res
-}
-
-/// `count` bytes of `file` from offset `first`, read into memory.
-///
-/// Streaming: this is the one place that changes when large files stream
-/// (and `HEAD` then no longer needs to read at all); everything above it
-/// only deals in offsets and lengths.
-fn read_span(mut file: File, first: u64, count: u64) -> io::Result<Vec<u8>> {
-    let out_of_memory = || io::Error::from(io::ErrorKind::OutOfMemory);
-    let capacity = usize::try_from(count).map_err(|_| out_of_memory())?;
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(capacity)
-        .map_err(|_| out_of_memory())?;
-    if first > 0 {
-        file.seek(SeekFrom::Start(first))?;
-    }
-    file.take(count).read_to_end(&mut bytes)?;
-    if bytes.len() != capacity {
-        // The file shrank since its length was taken.
-        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
-    }
-    Ok(bytes)
 }
 
 /// How many field lines of one name a request has.
@@ -720,6 +694,30 @@ mod tests {
     use netrunner_wire::{HeadParser, Limits, RequestHead};
 
     use super::*;
+
+    /// Two responses say the same: status, fields and body bytes (two
+    /// file bodies are different open files of the same content).
+    fn assert_same(a: &Response, b: &Response, what: &str) {
+        assert_eq!(a.status, b.status, "{what}");
+        assert_eq!(a.content_type, b.content_type, "{what}");
+        assert_eq!(a.headers, b.headers, "{what}");
+        assert_eq!(a.body.len(), b.body.len(), "{what}");
+        assert_eq!(body(a), body(b), "{what}");
+    }
+
+    /// The bytes a response would send: a file body is read from its file,
+    /// as the event loop would.
+    fn body(res: &Response) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        match &res.body {
+            Body::File(file) => {
+                let mut bytes = vec![0; file.len() as usize];
+                file.file().read_exact_at(&mut bytes, file.start()).unwrap();
+                bytes
+            }
+            other => other.as_bytes().to_vec(),
+        }
+    }
     use crate::testing::call;
     use crate::Router;
 
@@ -816,11 +814,7 @@ mod tests {
         let res = call(router, "GET", target);
         assert_eq!(res.status.code(), status, "{target}");
         assert_eq!(res.content_type.as_deref(), content_type, "{target}");
-        assert_eq!(
-            String::from_utf8_lossy(res.body.as_bytes()),
-            body,
-            "{target}"
-        );
+        assert_eq!(String::from_utf8_lossy(&self::body(&res)), body, "{target}");
     }
 
     #[test]
@@ -867,10 +861,10 @@ mod tests {
             res.content_type.as_deref(),
             Some("application/octet-stream")
         );
-        assert_eq!(res.body, Body::Bytes(vec![0, 1, 2]));
+        assert_eq!(body(&res), vec![0, 1, 2]);
         assert_eq!(res.header("accept-ranges"), Some("bytes"));
         let head = call(&r, "HEAD", "/static/hello.txt");
-        assert_eq!(head, call(&r, "GET", "/static/hello.txt"));
+        assert_same(&head, &call(&r, "GET", "/static/hello.txt"), "HEAD");
     }
 
     #[test]
@@ -1076,7 +1070,7 @@ mod tests {
 
     fn assert_whole(res: &Response, what: &str) {
         assert_eq!(res.status, Status::OK, "{what}");
-        assert_eq!(res.body.as_bytes(), DIGITS.as_bytes(), "{what}");
+        assert_eq!(body(res), DIGITS.as_bytes(), "{what}");
         assert_eq!(res.header("content-range"), None, "{what}");
         assert_eq!(res.header("accept-ranges"), Some("bytes"), "{what}");
         assert_eq!(res.header("etag"), Some(DIGITS_ETAG), "{what}");
@@ -1086,13 +1080,13 @@ mod tests {
         let expected = Response::new(Status::NOT_MODIFIED)
             .with_header("ETag", DIGITS_ETAG)
             .with_header("Last-Modified", DIGITS_DATE);
-        assert_eq!(res, &expected, "{what}");
+        assert_same(res, &expected, what);
     }
 
     fn assert_part(res: &Response, range: &str, body: &str) {
         assert_eq!(res.status, Status::PARTIAL_CONTENT, "{range}");
         assert_eq!(res.header("content-range"), Some(range), "{range}");
-        assert_eq!(res.body.as_bytes(), body.as_bytes(), "{range}");
+        assert_eq!(self::body(res), body.as_bytes(), "{range}");
         assert_eq!(
             res.content_type.as_deref(),
             Some("text/plain; charset=utf-8")
@@ -1105,7 +1099,7 @@ mod tests {
     fn assert_unsatisfiable(res: &Response, len: u64, what: &str) {
         let expected = Response::error(Status::RANGE_NOT_SATISFIABLE)
             .with_header("Content-Range", format!("bytes */{len}"));
-        assert_eq!(res, &expected, "{what}");
+        assert_same(res, &expected, what);
     }
 
     #[test]
@@ -1115,8 +1109,8 @@ mod tests {
         let res = digits(&r, &[]);
         assert_whole(&res, "plain GET");
         assert_eq!(res.header("last-modified"), Some(DIGITS_DATE));
-        assert_eq!(digits(&r, &[]), res, "stable");
-        assert_eq!(call(&r, "HEAD", "/static/digits.txt"), res);
+        assert_same(&digits(&r, &[]), &res, "stable");
+        assert_same(&call(&r, "HEAD", "/static/digits.txt"), &res, "HEAD");
 
         // A freshly written file: an ETag of the documented shape, stable,
         // and a Last-Modified that parses back.
@@ -1130,7 +1124,7 @@ mod tests {
         let last_modified = res.header("last-modified").unwrap();
         let date = parse_http_date(last_modified.as_bytes(), unix_now()).unwrap();
         assert!(date > 1_600_000_000 && date <= unix_now() as i64);
-        assert_eq!(call(&r, "GET", "/static/hello.txt"), res);
+        assert_same(&call(&r, "GET", "/static/hello.txt"), &res, "GET");
 
         // A different size or time is a different tag.
         fs::write(fx.root().join("digits.txt"), "01234567890").unwrap();
@@ -1169,7 +1163,7 @@ mod tests {
 
         let res = call(&r, "GET", "/static/zero.txt");
         assert_eq!(res.status, Status::OK);
-        assert_eq!(res.body, Body::Bytes(Vec::new()));
+        assert_eq!(body(&res), Vec::<u8>::new());
         assert!(res.header("etag").unwrap().ends_with("-0\""));
         assert_eq!(res.header("accept-ranges"), Some("bytes"));
         for range in ["bytes=0-", "bytes=0-0", "bytes=-1", "bytes=-0", "bytes=5-9"] {
@@ -1353,7 +1347,7 @@ mod tests {
         let head = call(&r, "HEAD", "/static/digits.txt");
         for range in ["bytes=2-5", "bytes=20-"] {
             let res = call_with(&r, "HEAD", "/static/digits.txt", &[("Range", range)]);
-            assert_eq!(res, head, "{range}");
+            assert_same(&res, &head, range);
         }
         assert_whole(&head, "HEAD");
     }

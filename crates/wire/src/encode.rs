@@ -146,21 +146,29 @@ pub struct ResponseContext {
 /// );
 /// ```
 pub fn encode_response(res: &Response, cx: ResponseContext, date: &HttpDate, dst: &mut Vec<u8>) {
-    let body = res.body.as_bytes();
+    let len = res.body.len();
     let length = if res.status.is_informational()
         || res.status == Status::NO_CONTENT
         // RFC 9110 §8.6: a 304 may only announce the length of the body it
         // stands for; with none given, it announces nothing (as nginx does).
-        || (res.status == Status::NOT_MODIFIED && body.is_empty())
+        || (res.status == Status::NOT_MODIFIED && len == 0)
     {
         BodyLength::None
     } else {
-        BodyLength::Known(body.len() as u64)
+        BodyLength::Known(len)
     };
     encode_head(res, length, cx, date, dst);
-    if !cx.head_request && res.status.allows_body() {
-        dst.extend_from_slice(body);
+    if sends_body(res, cx) {
+        dst.extend_from_slice(res.body.as_bytes());
     }
+}
+
+/// Whether the body of `res` goes on the wire: not for `HEAD`, nor for the
+/// statuses that have none. [`encode_response`] appends an in-memory body;
+/// a [`Body::File`](crate::Body::File) is the caller's to stream after the
+/// head when this is true.
+pub fn sends_body(res: &Response, cx: ResponseContext) -> bool {
+    !cx.head_request && res.status.allows_body()
 }
 
 /// Append a response head framed by `length` to `dst`, ending with the

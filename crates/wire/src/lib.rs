@@ -49,8 +49,8 @@ mod test_support;
 
 pub use body::{BodyDecoder, Decoded};
 pub use encode::{
-    encode_chunk, encode_continue, encode_head, encode_last_chunk, encode_response, BodyLength,
-    HttpDate, ResponseContext,
+    encode_chunk, encode_continue, encode_head, encode_last_chunk, encode_response, sends_body,
+    BodyLength, HttpDate, ResponseContext,
 };
 pub use head::{Framing, HeadParser, Method, RequestHead, Span, Version};
 pub use limits::{
@@ -59,4 +59,4 @@ pub use limits::{
 };
 pub use netrunner_error::{HttpError, Status};
 pub use request::Request;
-pub use response::{Body, Response, Text};
+pub use response::{Body, FileBody, Response, Text};

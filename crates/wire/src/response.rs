@@ -1,6 +1,9 @@
 //! [`Response`]: what a handler returns.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::sync::Arc;
 
 use netrunner_error::{HttpError, Status};
 
@@ -17,21 +20,97 @@ pub enum Body {
     Static(&'static [u8]),
     /// Bytes made for this response.
     Bytes(Vec<u8>),
+    /// A range of an open file, sent in pieces as the socket takes them
+    /// (never read whole into memory). The codec writes its length; the
+    /// event loop streams its bytes.
+    File(FileBody),
 }
 
+/// `len` bytes of an open file from offset `start`.
+///
+/// The file is shared (`Arc`) so that a response can be cloned; reads go
+/// through positioned reads, so no shared cursor moves.
+#[derive(Clone)]
+pub struct FileBody {
+    file: Arc<File>,
+    start: u64,
+    len: u64,
+}
+
+impl FileBody {
+    /// The bytes `start..start + len` of `file`.
+    pub fn new(file: File, start: u64, len: u64) -> FileBody {
+        FileBody {
+            file: Arc::new(file),
+            start,
+            len,
+        }
+    }
+
+    /// The file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Offset of the first byte.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Bytes to send.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Mark the first `n` bytes as sent.
+    pub fn advance(&mut self, n: u64) {
+        let n = n.min(self.len);
+        self.start += n;
+        self.len -= n;
+    }
+}
+
+impl fmt::Debug for FileBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileBody")
+            .field("start", &self.start)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two file bodies are equal when they are the same range of the same
+/// open file.
+impl PartialEq for FileBody {
+    fn eq(&self, other: &FileBody) -> bool {
+        Arc::ptr_eq(&self.file, &other.file) && self.start == other.start && self.len == other.len
+    }
+}
+
+impl Eq for FileBody {}
+
 impl Body {
-    /// The body's bytes.
+    /// The body's bytes when they are in memory; empty for a file, whose
+    /// bytes the event loop reads as it sends them.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Body::Empty => b"",
+            Body::Empty | Body::File(_) => b"",
             Body::Static(b) => b,
             Body::Bytes(b) => b,
         }
     }
 
     /// The body's length in bytes.
-    pub fn len(&self) -> usize {
-        self.as_bytes().len()
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::File(f) => f.len(),
+            other => other.as_bytes().len() as u64,
+        }
     }
 
     /// Whether the body has no bytes.
