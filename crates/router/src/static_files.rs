@@ -221,7 +221,12 @@ fn unix_now() -> u64 {
 }
 
 /// The answer for the regular file `file`: `304`, `206`, `416` or `200`.
-fn respond(req: &Request<'_>, file: File, content_type: &'static str, entity: &Entity) -> Response {
+fn respond(
+    req: &Request<'_>,
+    file: File,
+    content_type: Cow<'static, str>,
+    entity: &Entity,
+) -> Response {
     let method = req.method();
     if matches!(method, Method::Get | Method::Head) && not_modified(req, entity) {
         return entity.with_validators(Response::new(Status::NOT_MODIFIED));
@@ -654,35 +659,28 @@ fn io_error(e: &io::Error) -> Response {
     })
 }
 
-/// Extensions and their media types, `charset=utf-8` on text.
-const CONTENT_TYPES: [(&str, &str); 14] = [
-    ("html", "text/html; charset=utf-8"),
-    ("css", "text/css; charset=utf-8"),
-    ("js", "application/javascript; charset=utf-8"),
-    ("json", "application/json; charset=utf-8"),
-    ("txt", "text/plain; charset=utf-8"),
-    ("png", "image/png"),
-    ("jpg", "image/jpeg"),
-    ("jpeg", "image/jpeg"),
-    ("gif", "image/gif"),
-    ("svg", "image/svg+xml; charset=utf-8"),
-    ("ico", "image/x-icon"),
-    ("wasm", "application/wasm"),
-    ("pdf", "application/pdf"),
-    ("xml", "application/xml"),
-];
-
 /// The `Content-Type` for a file named `name`, by its extension (ASCII
-/// case-insensitive).
-fn content_type(name: &str) -> &'static str {
-    let ext = Path::new(name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("");
-    CONTENT_TYPES
-        .iter()
-        .find(|(e, _)| e.eq_ignore_ascii_case(ext))
-        .map_or("application/octet-stream", |&(_, t)| t)
+/// case-insensitive), from mime_guess's table; `charset=utf-8` on text
+/// types (and on the JSON, JavaScript, XML and SVG ones, which are text
+/// too); `application/octet-stream` when the extension is unknown.
+fn content_type(name: &str) -> Cow<'static, str> {
+    let Some(essence) = mime_guess::from_path(name).first_raw() else {
+        return Cow::Borrowed("application/octet-stream");
+    };
+    let textual = essence.starts_with("text/")
+        || matches!(
+            essence,
+            "application/javascript"
+                | "application/json"
+                | "application/xml"
+                | "image/svg+xml"
+                | "application/manifest+json"
+        );
+    if textual {
+        Cow::Owned(format!("{essence}; charset=utf-8"))
+    } else {
+        Cow::Borrowed(essence)
+    }
 }
 
 #[cfg(test)]
@@ -846,7 +844,7 @@ mod tests {
             &r,
             "/static/dir/app.js",
             200,
-            Some("application/javascript; charset=utf-8"),
+            Some("text/javascript; charset=utf-8"),
             "let x;",
         );
         check(
@@ -1027,7 +1025,7 @@ mod tests {
             ("a.html", "text/html; charset=utf-8"),
             ("a.HTML", "text/html; charset=utf-8"),
             ("a.css", "text/css; charset=utf-8"),
-            ("a.js", "application/javascript; charset=utf-8"),
+            ("a.js", "text/javascript; charset=utf-8"),
             ("a.json", "application/json; charset=utf-8"),
             ("a.txt", "text/plain; charset=utf-8"),
             ("a.png", "image/png"),
@@ -1038,8 +1036,9 @@ mod tests {
             ("a.ico", "image/x-icon"),
             ("a.wasm", "application/wasm"),
             ("a.pdf", "application/pdf"),
-            ("a.xml", "application/xml"),
-            ("a.tar.gz", "application/octet-stream"),
+            ("a.xml", "text/xml; charset=utf-8"),
+            ("a.tar.gz", "application/gzip"),
+            ("a.unknownext", "application/octet-stream"),
             ("README", "application/octet-stream"),
             (".html", "application/octet-stream"),
             ("dir/page.html", "text/html; charset=utf-8"),
