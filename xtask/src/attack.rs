@@ -8,15 +8,14 @@
 //! head per second (reconnecting when the server cuts them at its header
 //! timeout). Runs alternate, `--repeat` times.
 
-use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, root, run, Result};
+use crate::{load, Result};
 
 struct Options {
     conns: usize,
@@ -50,50 +49,24 @@ fn parse(args: &[String]) -> Result<Options> {
 
 pub(crate) fn slowloris(args: &[String]) -> Result {
     let opts = parse(args)?;
-    if Command::new("wrk").arg("--version").output().is_err() {
-        return Err("slowloris: wrk is not installed (apt-get install wrk)".into());
-    }
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "netrunner-server"]);
-    run("cargo build --release -p netrunner-server", build)?;
-
-    let bin = root().join("target/release/netrunner-server");
-    let mut server = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(&bin)
-        .args(["--addr", "127.0.0.1:0", "--threads", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("slowloris: cannot start the server: {e}"))?;
-    let result = measure(&mut server, &opts);
-    let _ = server.kill();
-    let _ = server.wait();
-    result
+    load::ensure_wrk("slowloris")?;
+    let bin = load::build_server()?;
+    let server = load::Server::start(&bin, &[]).map_err(|e| format!("slowloris: {e}"))?;
+    measure(&server, &opts).map_err(|e| format!("slowloris: {e}"))
 }
 
-fn measure(server: &mut Child, opts: &Options) -> Result {
-    let stdout = server.stdout.take().ok_or("slowloris: no server stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| format!("slowloris: reading the listening line: {e}"))?;
-    let addr: SocketAddr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .ok_or_else(|| format!("slowloris: unexpected first line {line:?}"))?;
+fn measure(server: &load::Server, opts: &Options) -> Result {
+    let addr = server.addr();
     let url = format!("http://{addr}/plaintext");
-    wrk(&url, 1)?; // warm-up
+    load::wrk(&url, 1, &[])?; // warm-up
 
     let mut rows = Vec::new();
     for run in 1..=opts.repeat {
-        rows.push(("none".to_owned(), run, wrk(&url, opts.seconds)?));
+        rows.push(("none".to_owned(), run, load::wrk(&url, opts.seconds, &[])?));
         let attack = Attack::start(addr, opts.conns);
         attack.wait_until_open(Duration::from_secs(30));
         let open = attack.open.load(Ordering::Relaxed);
-        let result = wrk(&url, opts.seconds)?;
+        let result = load::wrk(&url, opts.seconds, &[])?;
         let open_after = attack.open.load(Ordering::Relaxed);
         let cut = attack.cut.load(Ordering::Relaxed);
         attack.stop();
@@ -110,51 +83,11 @@ fn measure(server: &mut Child, opts: &Options) -> Result {
     println!("| --- | --: | --: | --: | --: | --- |");
     for (attack, run, r) in rows {
         println!(
-            "| {attack} | {run} | {} | {} | {} | {} |",
+            "| {attack} | {run} | {:.0} | {} | {} | {} |",
             r.rps, r.p50, r.p99, r.errors
         );
     }
     Ok(())
-}
-
-struct WrkResult {
-    rps: String,
-    p50: String,
-    p99: String,
-    errors: String,
-}
-
-fn wrk(url: &str, seconds: u32) -> Result<WrkResult> {
-    let out = Command::new("taskset")
-        .args(["-c", "1", "wrk", "-t1", "-c64", "--latency"])
-        .arg(format!("-d{seconds}s"))
-        .arg(url)
-        .output()
-        .map_err(|e| format!("slowloris: cannot run wrk: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let field = |prefix: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or("?")
-            .to_owned()
-    };
-    let errors = text
-        .lines()
-        .filter(|l| l.contains("errors") || l.contains("Non-2xx"))
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join("; ");
-    Ok(WrkResult {
-        rps: field("Requests/sec:"),
-        p50: field("50%"),
-        p99: field("99%"),
-        errors: if errors.is_empty() {
-            "none".into()
-        } else {
-            errors
-        },
-    })
 }
 
 /// N connections that each send one more byte of an endless head every

@@ -5,10 +5,15 @@
 //! - `tidy`: the code invariants of docs/ARCHITECTURE.md, checked by text;
 //! - `fuzz [SECONDS]`: run each netrunner-wire fuzz target (needs
 //!   `cargo fuzz` and a nightly toolchain);
+//! - `bench [--duration S] [--repeat R] [--compare]`: wrk load on the
+//!   release server, one Markdown table (a benchmark; `--compare` adds the
+//!   shared harness that runs the peers beside it);
 //! - `slowloris [--conns N] [--duration S] [--repeat R]`: wrk load with and
 //!   without N slowloris connections held open (a benchmark).
 
 mod attack;
+mod bench;
+mod load;
 mod tidy;
 
 use std::env;
@@ -23,11 +28,12 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("tidy") => tidy::check(&root()).map_err(|errors| errors.join("\n")),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("60")),
+        Some("bench") => bench::bench(&args[1..]),
         Some("slowloris") => attack::slowloris(&args[1..]),
-        _ => Err(
-            "usage: cargo xtask <ci | tidy | fuzz [SECONDS] | slowloris [--conns N] [--duration S] [--repeat R]>"
-                .to_owned(),
-        ),
+        _ => Err("usage: cargo xtask <ci | tidy | fuzz [SECONDS] \
+             | bench [--duration S] [--repeat R] [--compare] \
+             | slowloris [--conns N] [--duration S] [--repeat R]>"
+            .to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
