@@ -9,10 +9,13 @@
 //!   release server, one Markdown table (a benchmark; `--compare` adds the
 //!   shared harness that runs the peers beside it);
 //! - `slowloris [--conns N] [--duration S] [--repeat R]`: wrk load with and
-//!   without N slowloris connections held open (a benchmark).
+//!   without N slowloris connections held open (a benchmark);
+//! - `cert [DIR]`: a self-signed development certificate and key for
+//!   localhost, `DIR/cert.pem` and `DIR/key.pem` (default `dev-cert/`).
 
 mod attack;
 mod bench;
+mod cert;
 mod load;
 mod tidy;
 
@@ -30,9 +33,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(args.get(1).map(String::as_str).unwrap_or("60")),
         Some("bench") => bench::bench(&args[1..]),
         Some("slowloris") => attack::slowloris(&args[1..]),
+        Some("cert") => cert::write(args.get(1).map(String::as_str).unwrap_or("dev-cert")),
         _ => Err("usage: cargo xtask <ci | tidy | fuzz [SECONDS] \
              | bench [--duration S] [--repeat R] [--compare] \
-             | slowloris [--conns N] [--duration S] [--repeat R]>"
+             | slowloris [--conns N] [--duration S] [--repeat R] | cert [DIR]>"
             .to_owned()),
     };
     match result {

@@ -38,10 +38,26 @@ const LINGER_MAX_BYTES: usize = 1024 * 1024;
 /// sent in pieces as the socket takes them, never read whole.
 const FILE_PIECE: usize = 32 * 1024;
 
-/// A byte stream under a connection: a TCP socket, or a test script.
+/// A byte stream under a connection: a TCP socket, TLS over one, or a test
+/// script.
 pub(crate) trait Transport: Read + Write {
-    /// Send FIN: no more bytes from this side.
+    /// Send FIN: no more bytes from this side (TLS: close_notify first).
     fn shutdown_write(&mut self) -> io::Result<()>;
+
+    /// Whether the transport itself still holds bytes for the peer that
+    /// the socket has not taken (TLS records), beyond what `write` took.
+    fn pending(&self) -> bool {
+        false
+    }
+
+    /// Send what the transport holds; `Ok(true)` when nothing is left.
+    fn flush_pending(&mut self) -> io::Result<bool> {
+        Ok(true)
+    }
+
+    /// Tell the peer, best effort, that the connection is closing (TLS
+    /// close_notify); nothing for plain TCP.
+    fn close_notify(&mut self) {}
 }
 
 impl Transport for mio::net::TcpStream {
@@ -249,6 +265,8 @@ pub(crate) struct Conn {
     stalled: bool,
     /// The rest of a file body, sent after what is in the write buffer.
     file: Option<FileBody>,
+    /// The connection came through the TLS listener.
+    tls: bool,
 }
 
 impl Conn {
@@ -272,7 +290,14 @@ impl Conn {
             wrote: false,
             stalled: false,
             file: None,
+            tls: false,
         }
+    }
+
+    /// The same connection, marked as one that came through TLS.
+    pub(crate) fn over_tls(mut self, tls: bool) -> Conn {
+        self.tls = tls;
+        self
     }
 
     /// The connection's deadline: what it waits for, and until when.
@@ -357,10 +382,11 @@ impl Conn {
             shared.pool.give(bufs);
             return next;
         }
-        self.rearm(&bufs, shared.timeouts, now);
+        let owed = bufs.written < bufs.write.len() || io.pending();
+        self.rearm(&bufs, owed, shared.timeouts, now);
         let idle = matches!(self.state, State::Head { .. })
             && bufs.read.unconsumed().is_empty()
-            && bufs.written == bufs.write.len()
+            && !owed
             && self.file.is_none();
         if idle {
             shared.pool.give(bufs);
@@ -396,10 +422,10 @@ impl Conn {
     /// keeps running while the connection stays in the same kind of wait
     /// without progress, so a client that sends a head one byte at a time
     /// is cut at the header timeout in total.
-    fn rearm(&mut self, bufs: &Buffers, timeouts: &Timeouts, now: Instant) {
+    fn rearm(&mut self, bufs: &Buffers, owed: bool, timeouts: &Timeouts, now: Instant) {
         let wanted = match self.state {
             State::Lingering { .. } => Some(Kind::Linger),
-            _ if bufs.written < bufs.write.len() => Some(Kind::Write),
+            _ if owed => Some(Kind::Write),
             State::Head { .. } if self.fresh || !bufs.read.unconsumed().is_empty() => {
                 Some(Kind::Header)
             }
@@ -430,6 +456,13 @@ impl Conn {
                 return linger(io, &mut bufs.read, dropped);
             }
             self.answer(bufs, shared);
+            if io.pending() && !self.write_blocked {
+                // The transport's own bytes (TLS records) go first.
+                match io.flush_pending() {
+                    Ok(done) => self.write_blocked = !done,
+                    Err(e) => return self.fail(&e),
+                }
+            }
             if bufs.written < bufs.write.len() && !self.write_blocked {
                 let before = bufs.written;
                 match flush(io, bufs) {
@@ -455,7 +488,7 @@ impl Conn {
                     }
                 }
             }
-            let flushed = bufs.written == bufs.write.len();
+            let flushed = bufs.written == bufs.write.len() && !io.pending();
             if let State::Closing { linger } = self.state {
                 if !flushed {
                     return Next::Wait;
@@ -515,7 +548,8 @@ impl Conn {
         }
     }
 
-    /// Read the next piece of the file body into the empty write buffer.
+    /// Read the next piece of the file body onto the end of the write
+    /// buffer.
     ///
     /// # Errors
     ///
@@ -527,21 +561,23 @@ impl Conn {
             return Ok(());
         };
         let want = file.len().min(FILE_PIECE as u64) as usize;
-        bufs.write.resize(want, 0);
-        let n = loop {
-            match file.file().read_at(&mut bufs.write, file.start()) {
+        let at = bufs.write.len();
+        bufs.write.resize(at + want, 0);
+        let read = loop {
+            match file.file().read_at(&mut bufs.write[at..], file.start()) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                other => break other?,
+                other => break other,
             }
         };
-        if n == 0 {
-            bufs.write.clear();
-            return Err(io::Error::new(
+        let n = match read {
+            Ok(0) => Err(io::Error::new(
                 ErrorKind::UnexpectedEof,
                 "the file got shorter",
-            ));
-        }
-        bufs.write.truncate(n);
+            )),
+            other => other,
+        };
+        let n = n.inspect_err(|_| bufs.write.truncate(at))?;
+        bufs.write.truncate(at + n);
         file.advance(n as u64);
         if file.is_empty() {
             self.file = None;
@@ -560,6 +596,8 @@ impl Conn {
                 | ErrorKind::UnexpectedEof
                 | ErrorKind::TimedOut
                 | ErrorKind::NotConnected
+                // A peer's TLS mistake: a bad record, plain HTTP to the TLS port.
+                | ErrorKind::InvalidData
         );
         if !expected {
             eprintln!(
@@ -647,7 +685,8 @@ impl Conn {
         self.touched = true;
         let head = &bufs.head;
         let req = Request::new(head, &bufs.read.unconsumed()[..head_len], &bufs.body)
-            .with_peer(self.peer);
+            .with_peer(self.peer)
+            .with_tls(self.tls);
         let keep_alive = head.keep_alive() && !self.draining;
         let cx = ResponseContext {
             version: head.version(),
@@ -657,10 +696,33 @@ impl Conn {
         let answer = crate::handler::call(shared.handler, &req);
         match answer {
             Ok(res) => {
+                let mark = bufs.write.len();
                 encode_response(&res, cx, shared.date, &mut bufs.write);
                 if sends_body(&res, cx) {
                     if let Body::File(file) = res.body {
+                        let small = file.len() <= FILE_PIECE as u64;
                         self.file = (!file.is_empty()).then_some(file);
+                        // A small file goes out with its head, in one write.
+                        if small && self.file.is_some() {
+                            if let Err(e) = self.next_piece(bufs) {
+                                // Nothing of it has gone out yet: answer 500.
+                                eprintln!(
+                                    "netrunner: reading a file for {} failed ({e})",
+                                    self.peer
+                                );
+                                self.file = None;
+                                bufs.write.truncate(mark);
+                                let cx = ResponseContext {
+                                    keep_alive: false,
+                                    ..cx
+                                };
+                                let res =
+                                    Response::error(netrunner_wire::Status::INTERNAL_SERVER_ERROR);
+                                encode_response(&res, cx, shared.date, &mut bufs.write);
+                                self.state = State::Closing { linger: true };
+                                return;
+                            }
+                        }
                     }
                 }
                 if !keep_alive {

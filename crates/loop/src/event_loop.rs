@@ -12,14 +12,19 @@ use mio::{Events, Interest, Poll, Token};
 use netrunner_pool::{BufPool, ConnLimit, Permit, Slab};
 use netrunner_wire::{HttpDate, Limits};
 
+use crate::conn::Transport;
 use crate::conn::{Buffers, Conn, Next, Ready, Shared, Timeouts};
 use crate::deadline::{Deadlines, Kind};
 use crate::handler::Handler;
+use crate::socket::Socket;
+use crate::tls::TlsConfig;
 
 /// The waker of a loop: commands are waiting in its channel.
 pub(crate) const WAKER: Token = Token(usize::MAX);
 /// The loop's own listening socket (`SO_REUSEPORT` mode).
 const LISTENER: Token = Token(usize::MAX - 1);
+/// The loop's own TLS listening socket (`SO_REUSEPORT` mode).
+const LISTENER_TLS: Token = Token(usize::MAX - 2);
 /// How long accepting pauses when the process runs out of file descriptors
 /// (or the kernel of memory) before it tries again. At the connection cap
 /// it does not poll: the freed permit wakes it.
@@ -30,8 +35,9 @@ const POOLED_BUFFERS: usize = 64;
 /// What other threads tell a loop, through its channel and waker.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// A connection accepted for this loop.
-    Conn(TcpStream, SocketAddr, Permit),
+    /// A connection accepted for this loop; `true` when it came through
+    /// the TLS listener.
+    Conn(TcpStream, SocketAddr, Permit, bool),
     /// Stop accepting, finish what is in progress, and return when no
     /// connection is left.
     Shutdown,
@@ -40,12 +46,12 @@ pub(crate) enum Command {
 /// The inputs of a loop, one per poll event: a closed set.
 enum Event {
     Command,
-    Listener,
+    Listener { tls: bool },
     Conn(usize, Ready),
 }
 
 struct Entry {
-    stream: TcpStream,
+    stream: Socket,
     conn: Conn,
     _permit: Permit,
 }
@@ -66,6 +72,10 @@ pub(crate) struct EventLoop {
     poll: Poll,
     commands: Receiver<Command>,
     listener: Option<TcpListener>,
+    /// The TLS listener and its settings; with the acceptor thread, only
+    /// the settings.
+    tls_listener: Option<TcpListener>,
+    tls: Option<TlsConfig>,
     accepting: Accepting,
     /// An accept error has been reported and not yet followed by a success.
     accept_fault_logged: bool,
@@ -80,24 +90,49 @@ pub(crate) struct EventLoop {
     draining: bool,
 }
 
+/// What a loop is started with, besides its poll and channel.
+pub(crate) struct LoopSetup {
+    /// The loop's own plain listener (`SO_REUSEPORT` mode).
+    pub(crate) listener: Option<TcpListener>,
+    /// The loop's own TLS listener (`SO_REUSEPORT` mode).
+    pub(crate) tls_listener: Option<TcpListener>,
+    /// TLS settings, for connections from either kind of accept.
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) limit: ConnLimit,
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) limits: Limits,
+    pub(crate) timeouts: Timeouts,
+}
+
 impl EventLoop {
     pub(crate) fn new(
         poll: Poll,
         commands: Receiver<Command>,
-        mut listener: Option<TcpListener>,
-        limit: ConnLimit,
-        handler: Arc<dyn Handler>,
-        limits: Limits,
-        timeouts: Timeouts,
+        setup: LoopSetup,
     ) -> io::Result<EventLoop> {
+        let LoopSetup {
+            mut listener,
+            mut tls_listener,
+            tls,
+            limit,
+            handler,
+            limits,
+            timeouts,
+        } = setup;
         if let Some(listener) = &mut listener {
             poll.registry()
                 .register(listener, LISTENER, Interest::READABLE)?;
+        }
+        if let Some(listener) = &mut tls_listener {
+            poll.registry()
+                .register(listener, LISTENER_TLS, Interest::READABLE)?;
         }
         Ok(EventLoop {
             poll,
             commands,
             listener,
+            tls_listener,
+            tls,
             accepting: Accepting::Open,
             accept_fault_logged: false,
             limit,
@@ -133,7 +168,8 @@ impl EventLoop {
             for event in events.iter() {
                 let input = match event.token() {
                     WAKER => Event::Command,
-                    LISTENER => Event::Listener,
+                    LISTENER => Event::Listener { tls: false },
+                    LISTENER_TLS => Event::Listener { tls: true },
                     Token(key) => Event::Conn(
                         key,
                         Ready {
@@ -145,7 +181,11 @@ impl EventLoop {
                 };
                 match input {
                     Event::Command => self.on_commands(now)?,
-                    Event::Listener => self.accept(now),
+                    Event::Listener { tls } => {
+                        if self.accepting == Accepting::Open {
+                            self.accept_from(tls, now);
+                        }
+                    }
                     Event::Conn(key, ready) => self.on_conn(key, ready, now),
                 }
             }
@@ -165,11 +205,11 @@ impl EventLoop {
     fn on_commands(&mut self, now: Instant) -> io::Result<()> {
         while let Ok(command) = self.commands.try_recv() {
             match command {
-                Command::Conn(stream, peer, permit) => {
+                Command::Conn(stream, peer, permit, tls) => {
                     if self.draining {
                         continue;
                     }
-                    self.add(stream, peer, permit, now);
+                    self.add(stream, peer, permit, tls, now);
                 }
                 Command::Shutdown => self.start_drain(),
             }
@@ -184,7 +224,10 @@ impl EventLoop {
 
     fn start_drain(&mut self) {
         self.draining = true;
-        if let Some(mut listener) = self.listener.take() {
+        for mut listener in [self.listener.take(), self.tls_listener.take()]
+            .into_iter()
+            .flatten()
+        {
             // Closing the socket refuses new connections at once.
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -192,6 +235,7 @@ impl EventLoop {
         // Idle connections close at once: the pool hands them over.
         for (key, mut entry) in self.conns.close_idle() {
             self.deadlines.clear(key);
+            entry.stream.close_notify();
             let _ = self.poll.registry().deregister(&mut entry.stream);
         }
         // The others finish what is in progress, with `Connection: close`.
@@ -203,9 +247,15 @@ impl EventLoop {
         }
     }
 
-    /// Accept from this loop's own listener until it is drained, the cap is
-    /// reached, or descriptors run out.
+    /// Accept from this loop's own listeners until they are drained, the
+    /// cap is reached, or descriptors run out.
     fn accept(&mut self, now: Instant) {
+        for tls in [false, true] {
+            self.accept_from(tls, now);
+        }
+    }
+
+    fn accept_from(&mut self, tls: bool, now: Instant) {
         if self.accepting != Accepting::Open {
             return;
         }
@@ -215,14 +265,19 @@ impl EventLoop {
                 self.accepting = Accepting::AtCap;
                 return;
             };
-            let accepted = match &self.listener {
+            let listener = if tls {
+                &self.tls_listener
+            } else {
+                &self.listener
+            };
+            let accepted = match listener {
                 Some(listener) => listener.accept(),
                 None => return,
             };
             match accepted {
                 Ok((stream, peer)) => {
                     self.accept_fault_logged = false;
-                    self.add(stream, peer, permit, now);
+                    self.add(stream, peer, permit, tls, now);
                 }
                 Err(e) => match accept_error(&e) {
                     AcceptError::Drained => return,
@@ -240,12 +295,27 @@ impl EventLoop {
         }
     }
 
-    fn add(&mut self, stream: TcpStream, peer: SocketAddr, permit: Permit, now: Instant) {
+    fn add(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        permit: Permit,
+        tls: bool,
+        now: Instant,
+    ) {
         // Responses are written whole; Nagle would only delay them.
         let _ = stream.set_nodelay(true);
+        let stream = match (&self.tls, tls) {
+            (Some(config), true) => match config.accept(stream) {
+                Ok(tls) => Socket::Tls(Box::new(tls)),
+                Err(_) => return,
+            },
+            _ => Socket::Plain(stream),
+        };
+        let tls = stream.is_tls();
         let entry = self.conns.insert(Entry {
             stream,
-            conn: Conn::new(peer, now, &self.timeouts),
+            conn: Conn::new(peer, now, &self.timeouts).over_tls(tls),
             _permit: permit,
         });
         let e = self.conns.get_mut(entry).expect("just inserted");
@@ -331,6 +401,7 @@ impl EventLoop {
     fn close(&mut self, key: usize) {
         self.deadlines.clear(key);
         if let Some(mut entry) = self.conns.remove(key) {
+            entry.stream.close_notify();
             let _ = self.poll.registry().deregister(&mut entry.stream);
         }
     }

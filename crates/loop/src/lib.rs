@@ -36,9 +36,12 @@ mod deadline;
 mod event_loop;
 mod handler;
 mod server;
+mod socket;
+mod tls;
 
 pub use conn::Timeouts;
 pub use handler::{in_handler, Handler};
 pub use server::{
-    AcceptMode, Config, Error, Server, ServerHandle, Shutdown, DEFAULT_MAX_CONNECTIONS,
+    AcceptMode, Config, Error, Server, ServerHandle, Shutdown, TlsListen, DEFAULT_MAX_CONNECTIONS,
 };
+pub use tls::{TlsConfig, TlsError};

@@ -14,8 +14,11 @@ use netrunner_wire::Limits;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::conn::Timeouts;
-use crate::event_loop::{accept_error, AcceptError, Command, EventLoop, ACCEPT_BACKOFF, WAKER};
+use crate::event_loop::{
+    accept_error, AcceptError, Command, EventLoop, LoopSetup, ACCEPT_BACKOFF, WAKER,
+};
 use crate::handler::Handler;
+use crate::tls::TlsConfig;
 
 /// Default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -50,6 +53,17 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// How connections reach the loops.
     pub accept: AcceptMode,
+    /// A second listener that speaks TLS, serving the same handler.
+    pub tls: Option<TlsListen>,
+}
+
+/// Where and with what certificate to serve HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsListen {
+    /// Address of the TLS listener; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Certificate, key and protocol settings.
+    pub config: TlsConfig,
 }
 
 impl Default for Config {
@@ -61,6 +75,7 @@ impl Default for Config {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             accept: AcceptMode::default(),
+            tls: None,
         }
     }
 }
@@ -87,6 +102,8 @@ pub struct Server {
     config: Config,
     listeners: Vec<StdListener>,
     local_addr: SocketAddr,
+    tls_listeners: Vec<StdListener>,
+    tls_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -97,38 +114,32 @@ impl Server {
     /// [`Error::Bind`] when the address is taken or not ours.
     pub fn bind(config: Config) -> Result<Server, Error> {
         let reuse_port = config.accept == AcceptMode::ReusePort;
-        let bind_error = |source| Error::Bind {
-            addr: config.addr,
-            source,
-        };
-        if reuse_port && config.addr.port() != 0 {
-            // SO_REUSEPORT would let us share a port that another server of
-            // the same user is listening on, and take half its connections.
-            // A plain bind first makes a port in use an error, as it should be.
-            probe(config.addr).map_err(bind_error)?;
-        }
-        let first = listen(config.addr, reuse_port).map_err(bind_error)?;
-        let local_addr = first.local_addr()?;
-        let mut listeners = vec![first];
-        if reuse_port {
-            // The others bind the port the first one got (port 0 resolved).
-            for _ in 1..config.threads.max(1) {
-                listeners.push(listen(local_addr, true).map_err(|source| Error::Bind {
-                    addr: local_addr,
-                    source,
-                })?);
+        let threads = config.threads.max(1);
+        let (listeners, local_addr) = bind_group(config.addr, reuse_port, threads)?;
+        let (tls_listeners, tls_addr) = match &config.tls {
+            Some(tls) => {
+                let (listeners, addr) = bind_group(tls.addr, reuse_port, threads)?;
+                (listeners, Some(addr))
             }
-        }
+            None => (Vec::new(), None),
+        };
         Ok(Server {
             config,
             listeners,
             local_addr,
+            tls_listeners,
+            tls_addr,
         })
     }
 
     /// The address the server listens on, with the real port.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the TLS listener, with the real port, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// Start the loop threads (and the acceptor, in that mode) serving
@@ -143,28 +154,38 @@ impl Server {
         let threads = self.config.threads.max(1);
         let mut loops = Vec::with_capacity(threads);
         let mut joins = Vec::with_capacity(threads + 1);
-        let (mut own_listeners, mut shared_listener): (Vec<Option<StdListener>>, _) =
-            match self.config.accept {
-                AcceptMode::ReusePort => (self.listeners.into_iter().map(Some).collect(), None),
-                AcceptMode::Acceptor => (
-                    (0..threads).map(|_| None).collect(),
-                    self.listeners.into_iter().next(),
-                ),
-            };
-        for (i, listener) in own_listeners.drain(..).enumerate() {
+        let tls = self.config.tls.as_ref().map(|t| t.config.clone());
+        // Each loop's own (plain, TLS) listeners, or the acceptor's.
+        let mut plain = self.listeners.into_iter();
+        let mut secure = self.tls_listeners.into_iter();
+        let mut shared_listeners = Vec::new();
+        let mut own_listeners: Vec<(Option<StdListener>, Option<StdListener>)> = Vec::new();
+        match self.config.accept {
+            AcceptMode::ReusePort => {
+                for _ in 0..threads {
+                    own_listeners.push((plain.next(), secure.next()));
+                }
+            }
+            AcceptMode::Acceptor => {
+                own_listeners.extend((0..threads).map(|_| (None, None)));
+                shared_listeners.extend(plain.next().map(|l| (l, false)));
+                shared_listeners.extend(secure.next().map(|l| (l, true)));
+            }
+        }
+        for (i, (listener, tls_listener)) in own_listeners.into_iter().enumerate() {
             let poll = Poll::new()?;
             let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
             let (tx, rx) = crossbeam_channel::unbounded();
-            let listener = listener.map(TcpListener::from_std);
-            let event_loop = EventLoop::new(
-                poll,
-                rx,
-                listener,
-                limit.clone(),
-                Arc::clone(&handler),
-                self.config.limits,
-                self.config.timeouts,
-            )?;
+            let setup = LoopSetup {
+                listener: listener.map(TcpListener::from_std),
+                tls_listener: tls_listener.map(TcpListener::from_std),
+                tls: tls.clone(),
+                limit: limit.clone(),
+                handler: Arc::clone(&handler),
+                limits: self.config.limits,
+                timeouts: self.config.timeouts,
+            };
+            let event_loop = EventLoop::new(poll, rx, setup)?;
             let join = thread::Builder::new()
                 .name(format!("netrunner-loop-{i}"))
                 .spawn(move || event_loop.run())?;
@@ -172,7 +193,7 @@ impl Server {
             loops.push(LoopControl { tx, waker });
         }
         let mut acceptor = None;
-        if shared_listener.is_none() {
+        if shared_listeners.is_empty() {
             // At the cap every loop stops accepting; a freed place wakes them.
             let wakers: Vec<Arc<Waker>> = loops.iter().map(|l| Arc::clone(&l.waker)).collect();
             limit.on_free(move || {
@@ -181,7 +202,7 @@ impl Server {
                 }
             });
         }
-        if let Some(listener) = shared_listener.take() {
+        if !shared_listeners.is_empty() {
             let poll = Poll::new()?;
             let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
             let wake_acceptor = Arc::clone(&waker);
@@ -190,15 +211,19 @@ impl Server {
             });
             let (tx, rx) = crossbeam_channel::bounded(1);
             let targets = loops.clone();
-            let listener = TcpListener::from_std(listener);
+            let listeners = shared_listeners
+                .into_iter()
+                .map(|(l, tls)| (TcpListener::from_std(l), tls))
+                .collect();
             let join = thread::Builder::new()
                 .name("netrunner-acceptor".into())
-                .spawn(move || run_acceptor(poll, listener, targets, limit, rx))?;
+                .spawn(move || run_acceptor(poll, listeners, targets, limit, rx))?;
             joins.push(join);
             acceptor = Some(LoopControl { tx, waker });
         }
         Ok(ServerHandle {
             local_addr: self.local_addr,
+            tls_addr: self.tls_addr,
             stop: Shutdown { loops, acceptor },
             joins,
         })
@@ -209,6 +234,7 @@ impl Server {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     stop: Shutdown,
     joins: Vec<JoinHandle<io::Result<()>>>,
 }
@@ -217,6 +243,11 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the TLS listener, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// A value that starts the shutdown from any thread (a signal handler,
@@ -291,6 +322,32 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<StdListener> {
     Ok(socket.into())
 }
 
+/// The listening sockets for one address: one per loop with
+/// `SO_REUSEPORT`, else one; and the address with its real port.
+fn bind_group(
+    addr: SocketAddr,
+    reuse_port: bool,
+    threads: usize,
+) -> Result<(Vec<StdListener>, SocketAddr), Error> {
+    let bind_error = |addr| move |source| Error::Bind { addr, source };
+    if reuse_port && addr.port() != 0 {
+        // SO_REUSEPORT would let us share a port that another server of
+        // the same user is listening on, and take half its connections.
+        // A plain bind first makes a port in use an error, as it should be.
+        probe(addr).map_err(bind_error(addr))?;
+    }
+    let first = listen(addr, reuse_port).map_err(bind_error(addr))?;
+    let local_addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    if reuse_port {
+        // The others bind the port the first one got (port 0 resolved).
+        for _ in 1..threads {
+            listeners.push(listen(local_addr, true).map_err(bind_error(local_addr))?);
+        }
+    }
+    Ok((listeners, local_addr))
+}
+
 /// Bind `addr` without `SO_REUSEPORT` and let go: fails if it is in use.
 fn probe(addr: SocketAddr) -> io::Result<()> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -302,14 +359,15 @@ fn probe(addr: SocketAddr) -> io::Result<()> {
 /// connection to the next loop in turn, wake each loop once per burst.
 fn run_acceptor(
     mut poll: Poll,
-    mut listener: TcpListener,
+    mut listeners: Vec<(TcpListener, bool)>,
     loops: Vec<LoopControl>,
     limit: ConnLimit,
     commands: crossbeam_channel::Receiver<Command>,
 ) -> io::Result<()> {
-    const LISTENER: Token = Token(0);
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    for (i, (listener, _)) in listeners.iter_mut().enumerate() {
+        poll.registry()
+            .register(listener, Token(i), Interest::READABLE)?;
+    }
     let mut events = Events::with_capacity(64);
     let mut next = 0;
     let mut woken = vec![false; loops.len()];
@@ -329,28 +387,31 @@ fn run_acceptor(
             continue;
         }
         paused_until = None;
-        loop {
-            let Some(permit) = limit.try_acquire() else {
-                // At the cap: clients wait in the backlog; a freed place
-                // wakes this thread through the limit's `on_free`.
-                break;
-            };
-            match listener.accept() {
-                Ok((stream, peer)) => {
-                    let target = &loops[next];
-                    if target.tx.send(Command::Conn(stream, peer, permit)).is_ok() {
-                        woken[next] = true;
+        'listeners: for (listener, tls) in &listeners {
+            loop {
+                let Some(permit) = limit.try_acquire() else {
+                    // At the cap: clients wait in the backlog; a freed place
+                    // wakes this thread through the limit's `on_free`.
+                    break 'listeners;
+                };
+                match listener.accept() {
+                    Ok((stream, peer)) => {
+                        let target = &loops[next];
+                        let command = Command::Conn(stream, peer, permit, *tls);
+                        if target.tx.send(command).is_ok() {
+                            woken[next] = true;
+                        }
+                        next = (next + 1) % loops.len();
                     }
-                    next = (next + 1) % loops.len();
+                    Err(e) => match accept_error(&e) {
+                        AcceptError::Drained => break,
+                        AcceptError::Retry => continue,
+                        AcceptError::Backoff => {
+                            paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                            break 'listeners;
+                        }
+                    },
                 }
-                Err(e) => match accept_error(&e) {
-                    AcceptError::Drained => break,
-                    AcceptError::Retry => continue,
-                    AcceptError::Backoff => {
-                        paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                        break;
-                    }
-                },
             }
         }
         for (control, woken) in loops.iter().zip(woken.iter_mut()) {

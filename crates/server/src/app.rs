@@ -74,6 +74,37 @@ fn routes(root: PathBuf) -> RouterBuilder {
         .get("/static/{path...}", static_files(root))
 }
 
+/// `--redirect-https`: a plain-HTTP request gets `308` to the same target
+/// on the HTTPS listener. Every path is redirected (the tutorial spared
+/// `/static/`; a site that offers HTTPS should not serve anything in the
+/// clear). The host is the request's `Host` without its port, else the
+/// TLS listener's address.
+pub fn redirect_to_https(req: &Request<'_>, tls_addr: std::net::SocketAddr) -> Response {
+    let host = req
+        .header("host")
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .map(host_without_port)
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()));
+    let authority = match host {
+        Some(host) => format!("{host}:{}", tls_addr.port()),
+        None => tls_addr.to_string(),
+    };
+    let target = match req.target() {
+        t if t.starts_with('/') => t,
+        _ => "/",
+    };
+    Response::error(Status::PERMANENT_REDIRECT)
+        .with_header("Location", format!("https://{authority}{target}"))
+}
+
+/// `example.com:8080` -> `example.com`; `[::1]:8080` -> `[::1]`.
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |i| &host[..=i]);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
 /// `POST /echo`: the body back, with the request's `Content-Type`.
 fn echo(req: &Request<'_>, _: &Params<'_>) -> Response {
     let content_type = req

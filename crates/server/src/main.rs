@@ -1,15 +1,16 @@
 //! `netrunner-server`: the netrunner HTTP/1.1 server.
 //!
 //! Parses the options of CONTRACT.md, binds, prints one `netrunner listening
-//! on http://ADDR` line per listener, serves the default application, and
-//! turns SIGINT/SIGTERM into a graceful shutdown.
+//! on http://ADDR` line per listener (and `https://ADDR` for TLS), serves
+//! the default application, and turns SIGINT/SIGTERM into a graceful
+//! shutdown.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use netrunner_loop::{AcceptMode, Config, Server, Shutdown, Timeouts};
+use netrunner_loop::{AcceptMode, Config, Server, Shutdown, Timeouts, TlsConfig, TlsListen};
 use netrunner_wire::{Limits, Request, Response, DEFAULT_MAX_REQUEST_LINE};
 
 use netrunner_server::app;
@@ -31,7 +32,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&opts) {
+    // A certificate or key that cannot be used is an option error: exit 2,
+    // naming the file, before anything listens.
+    let tls = match (&opts.tls_cert, &opts.tls_key) {
+        (Some(cert), Some(key)) => match TlsConfig::from_pem_files(cert, key) {
+            Ok(config) => Some(config),
+            Err(err) => {
+                eprintln!("netrunner-server: --tls-cert/--tls-key: {err}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    match run(&opts, tls) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("netrunner-server: {err}");
@@ -40,7 +53,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
+fn run(opts: &Options, tls: Option<TlsConfig>) -> Result<ExitCode, Box<dyn std::error::Error>> {
     // A handler's panic is reported by the loop, once, with its peer.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -72,15 +85,31 @@ fn run(opts: &Options) -> Result<ExitCode, Box<dyn std::error::Error>> {
             write: opts.write_timeout,
         },
         accept: accept_mode(),
+        tls: tls.map(|config| TlsListen {
+            addr: opts.tls_addr,
+            config,
+        }),
     };
     let server = Server::bind(config)?;
-    let running = server.start(move |req: &Request<'_>| -> Response { router.handle(req) })?;
+    let redirect = match server.tls_addr() {
+        Some(tls_addr) if opts.redirect_https => Some(tls_addr),
+        _ => None,
+    };
+    let running = server.start(move |req: &Request<'_>| -> Response {
+        match redirect {
+            Some(tls_addr) if !req.is_tls() => app::redirect_to_https(req, tls_addr),
+            _ => router.handle(req),
+        }
+    })?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "netrunner listening on http://{}",
         running.local_addr()
     )?;
+    if let Some(tls_addr) = running.tls_addr() {
+        writeln!(out, "netrunner listening on https://{tls_addr}")?;
+    }
     out.flush()?;
     drop(out);
 

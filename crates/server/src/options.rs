@@ -169,14 +169,9 @@ fn validate(opts: &Options) -> Result<(), OptionError> {
     match (&opts.tls_cert, &opts.tls_key) {
         (Some(_), None) => return Err(OptionError("--tls-cert needs --tls-key".into())),
         (None, Some(_)) => return Err(OptionError("--tls-key needs --tls-cert".into())),
-        (Some(_), Some(_)) => {
-            return Err(OptionError(
-                "--tls-cert: HTTPS is not available in this version of netrunner yet".into(),
-            ))
-        }
-        (None, None) => {}
+        (Some(_), Some(_)) | (None, None) => {}
     }
-    if opts.redirect_https {
+    if opts.redirect_https && opts.tls_cert.is_none() {
         return Err(OptionError(
             "--redirect-https needs --tls-cert and --tls-key".into(),
         ));
@@ -352,6 +347,7 @@ mod tests {
             (&["--addr"][..], "--addr"),
             (&["--access-log=yes"][..], "--access-log"),
             (&["--tls-cert", "c.pem"][..], "--tls-cert"),
+            (&["--tls-key", "k.pem"][..], "--tls-key"),
             (&["--redirect-https"][..], "--redirect-https"),
         ] {
             let err = parse_args(args).expect_err(&format!("{args:?}"));

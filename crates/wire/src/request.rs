@@ -32,6 +32,8 @@ pub struct Request<'a> {
     target: &'a str,
     /// Bytes of `target` before any `?`.
     path_len: usize,
+    /// The request came over TLS.
+    tls: bool,
 }
 
 impl<'a> Request<'a> {
@@ -47,7 +49,18 @@ impl<'a> Request<'a> {
             peer: None,
             target,
             path_len,
+            tls: false,
         }
+    }
+
+    /// The same request, marked as received over TLS (or not).
+    pub fn with_tls(self, tls: bool) -> Request<'a> {
+        Request { tls, ..self }
+    }
+
+    /// Whether the request came over TLS (`https`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// The same request, with the peer's address.
