@@ -29,6 +29,8 @@ const OWNED: &[(&str, &[&str])] = &[
     ("mio", &["loop"]),
     ("crossbeam-channel", &["loop", "server"]),
     ("socket2", &["loop"]),
+    ("rustls", &["loop"]),
+    ("mime_guess", &["router"]),
     ("ctrlc", &["server"]),
 ];
 
