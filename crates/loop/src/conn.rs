@@ -58,6 +58,13 @@ pub(crate) trait Transport: Read + Write {
     /// Tell the peer, best effort, that the connection is closing (TLS
     /// close_notify); nothing for plain TCP.
     fn close_notify(&mut self) {}
+
+    /// Whether a read that filled less than the buffer means the socket is
+    /// drained. True of a TCP socket; not of TLS, which reads the socket in
+    /// records and may leave bytes in it after a short read of plaintext.
+    fn short_read_drains(&self) -> bool {
+        true
+    }
 }
 
 impl Transport for mio::net::TcpStream {
@@ -536,7 +543,7 @@ impl Conn {
                     }
                     // Edge-triggered readiness: a short read drained the
                     // socket, and any later bytes raise a new event.
-                    self.read_ready = n == room || self.read_closed;
+                    self.read_ready = n == room || self.read_closed || !io.short_read_drains();
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     self.read_ready = false;

@@ -82,6 +82,10 @@ impl Transport for Socket {
             tls.close_notify();
         }
     }
+
+    fn short_read_drains(&self) -> bool {
+        !self.is_tls()
+    }
 }
 
 impl Source for Socket {
