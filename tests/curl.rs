@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use crate::util::{Server, TempDir};
 
 /// Runs `curl` with `args` (bounded by `--max-time`), or `None` if there is no curl.
-fn curl(args: &[&str]) -> Option<Output> {
+pub(crate) fn curl(args: &[&str]) -> Option<Output> {
     let out = Command::new("curl")
         .args([
             "--silent",
@@ -32,7 +32,7 @@ fn curl(args: &[&str]) -> Option<Output> {
 
 /// Runs `curl`, expects success, and returns its stdout as text.
 #[track_caller]
-fn curl_ok(args: &[&str]) -> Option<String> {
+pub(crate) fn curl_ok(args: &[&str]) -> Option<String> {
     let out = curl(args)?;
     assert!(
         out.status.success(),
@@ -44,7 +44,7 @@ fn curl_ok(args: &[&str]) -> Option<String> {
 }
 
 /// Splits `curl -i` output into the last response's status line, headers and body.
-fn split_included(out: &str) -> (&str, Vec<(String, String)>, &str) {
+pub(crate) fn split_included(out: &str) -> (&str, Vec<(String, String)>, &str) {
     let mut rest = out;
     loop {
         let (head, body) = rest.split_once("\r\n\r\n").expect("curl -i head");
@@ -63,7 +63,7 @@ fn split_included(out: &str) -> (&str, Vec<(String, String)>, &str) {
     }
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n == name)

@@ -5,7 +5,7 @@ use crate::util::{start_expect_exit, Server};
 
 /// `args` must exit with status 2 and one stderr line that names `option`.
 #[track_caller]
-fn check_rejected(args: &[&str], option: &str) {
+pub(crate) fn check_rejected(args: &[&str], option: &str) {
     let exit = start_expect_exit(args);
     assert_eq!(exit.code, Some(2), "{args:?}: {exit:#?}");
     let stderr = exit.stderr.trim_end_matches('\n');

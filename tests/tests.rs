@@ -6,10 +6,13 @@
 
 mod curl;
 mod limits;
+mod middleware;
 mod options;
 mod protocol;
 mod routes;
 #[cfg(unix)]
 mod shutdown;
+mod static_rules;
 mod timeouts;
+mod tls;
 mod util;

@@ -1,4 +1,5 @@
-//! Test support: start the real `netrunner-server` binary and talk raw HTTP/1.1 to it.
+//! Test support: start the real `netrunner-server` binary and talk raw HTTP/1.1 to it,
+//! over TCP or over TLS (rustls, with a certificate made by rcgen).
 //!
 //! Everything here is bounded: the listening line is awaited with a timeout,
 //! every socket has read and write timeouts, and every read loop stops at a
@@ -10,9 +11,12 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 /// How long the server may take to print its listening line or to exit.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,11 +66,14 @@ pub(crate) struct Server {
     /// `None` once [`Server::terminate`] has taken it.
     child: Option<Child>,
     addr: SocketAddr,
+    /// The HTTPS address, from the second listening line (TLS servers only).
+    tls_addr: Option<SocketAddr>,
 }
 
 impl Server {
     /// Starts the binary with `--addr 127.0.0.1:0 --threads 2` and `args`,
-    /// and waits (at most 10 s) for its `netrunner listening on` line.
+    /// and waits (at most 10 s) for its `netrunner listening on` line (and,
+    /// when `args` name `--tls-cert`, for the `https://` line after it).
     ///
     /// # Panics
     ///
@@ -99,16 +106,31 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", bin().display()));
         let stdout = child.stdout.take().expect("piped stdout");
+        let tls = args
+            .iter()
+            .any(|a| *a == "--tls-cert" || a.starts_with("--tls-cert="));
         let (tx, rx) = mpsc::channel();
         // The reader thread keeps draining stdout (access log lines) until the
         // child exits, so the server never blocks on a full pipe.
         thread::spawn(move || {
+            let mut http = None;
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !sent {
-                    if let Some(addr) = line.strip_prefix("netrunner listening on http://") {
-                        let _ = tx.send(Ok(addr.trim().to_owned()));
+                if sent {
+                    continue;
+                }
+                if let Some(addr) = line.strip_prefix("netrunner listening on http://") {
+                    http = Some(addr.trim().to_owned());
+                } else if let Some(addr) = line.strip_prefix("netrunner listening on https://") {
+                    if let Some(http) = http.take() {
+                        let _ = tx.send(Ok((http, Some(addr.trim().to_owned()))));
+                        sent = true;
+                    }
+                }
+                if !tls {
+                    if let Some(http) = http.take() {
+                        let _ = tx.send(Ok((http, None)));
                         sent = true;
                     }
                 }
@@ -117,24 +139,28 @@ impl Server {
                 let _ = tx.send(Err(()));
             }
         });
-        let addr = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(Ok(addr)) => addr,
+        let (addr, tls_addr) = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(addrs)) => addrs,
             Ok(Err(())) => {
                 let status = child.wait().expect("wait");
-                panic!("server {args:?} exited ({status}) without a listening line");
+                panic!("server {args:?} exited ({status}) without its listening lines");
             }
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("server {args:?}: no listening line within {START_TIMEOUT:?}");
+                panic!("server {args:?}: no listening lines within {START_TIMEOUT:?}");
             }
         };
-        let addr: SocketAddr = addr
-            .parse()
-            .unwrap_or_else(|e| panic!("listening line address {addr:?}: {e}"));
+        let parse = |addr: String| -> SocketAddr {
+            addr.parse()
+                .unwrap_or_else(|e| panic!("listening line address {addr:?}: {e}"))
+        };
+        let addr = parse(addr);
+        let tls_addr = tls_addr.map(parse);
         Server {
             child: Some(child),
             addr,
+            tls_addr,
         }
     }
 
@@ -143,9 +169,25 @@ impl Server {
         self.addr
     }
 
+    /// The address from the `https://` listening line.
+    ///
+    /// # Panics
+    ///
+    /// If the server was started without `--tls-cert`.
+    #[track_caller]
+    pub(crate) fn tls_addr(&self) -> SocketAddr {
+        self.tls_addr.expect("a server started with --tls-cert")
+    }
+
     /// A new raw connection to this server.
     pub(crate) fn connect(&self) -> Conn {
         Conn::connect(self.addr)
+    }
+
+    /// A new TLS connection to this server's HTTPS address, trusting
+    /// `cert`, for server name `localhost`; the handshake is done.
+    pub(crate) fn connect_tls(&self, cert: &Cert) -> Conn {
+        Conn::connect_tls(self.tls_addr(), &cert.client_config(), "localhost")
     }
 
     /// Sends one request on a new connection and reads its response.
@@ -423,9 +465,112 @@ impl Response {
 /// A raw client connection with its own response reader.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes received but not yet parsed.
     buf: Vec<u8>,
+}
+
+/// What a [`Conn`] talks over: TCP, or a rustls client over TCP.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.read(buf),
+            // Ok(0) only after the server's close_notify; a bare FIN is
+            // `UnexpectedEof`.
+            Stream::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.flush(),
+            Stream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, made with
+/// rcgen, in `cert.pem` and `key.pem` of its own temp dir.
+#[derive(Debug)]
+pub(crate) struct Cert {
+    /// The directory holding the files; removed on drop.
+    pub(crate) dir: TempDir,
+    /// `cert.pem`.
+    pub(crate) cert: PathBuf,
+    /// `key.pem`.
+    pub(crate) key: PathBuf,
+    der: CertificateDer<'static>,
+}
+
+impl Cert {
+    /// Generates the certificate and key and writes them.
+    pub(crate) fn new() -> Cert {
+        let dir = TempDir::new();
+        let certified = self_signed();
+        let cert = dir.write("cert.pem", certified.cert.pem().as_bytes());
+        let key = dir.write("key.pem", certified.signing_key.serialize_pem().as_bytes());
+        Cert {
+            dir,
+            cert,
+            key,
+            der: certified.cert.der().clone(),
+        }
+    }
+
+    /// `cert.pem` as a `&str`, for the command line.
+    pub(crate) fn cert_arg(&self) -> &str {
+        self.cert.to_str().expect("UTF-8 temp path")
+    }
+
+    /// `key.pem` as a `&str`, for the command line.
+    pub(crate) fn key_arg(&self) -> &str {
+        self.key.to_str().expect("UTF-8 temp path")
+    }
+
+    /// A rustls client configuration (ring) that trusts only this
+    /// certificate and offers ALPN `http/1.1`.
+    pub(crate) fn client_config(&self) -> Arc<ClientConfig> {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.der.clone()).expect("root certificate");
+        let mut config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+}
+
+/// A fresh self-signed certificate and key for `localhost` and `127.0.0.1`.
+pub(crate) fn self_signed() -> rcgen::CertifiedKey<rcgen::KeyPair> {
+    rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("rcgen certificate")
 }
 
 impl Conn {
@@ -444,14 +589,46 @@ impl Conn {
             .set_write_timeout(Some(IO_TIMEOUT))
             .expect("write timeout");
         Conn {
-            stream,
+            stream: Stream::Plain(stream),
             buf: Vec::new(),
+        }
+    }
+
+    /// Connects to `addr` (5 s read and write timeouts) and completes a TLS
+    /// handshake for server name `name` with `config`.
+    #[track_caller]
+    pub(crate) fn connect_tls(addr: SocketAddr, config: &Arc<ClientConfig>, name: &str) -> Conn {
+        let Conn { stream, buf } = Conn::connect(addr);
+        let Stream::Plain(tcp) = stream else {
+            unreachable!("a fresh connection is plain")
+        };
+        let name = ServerName::try_from(name.to_owned()).expect("server name");
+        let tls = ClientConnection::new(Arc::clone(config), name).expect("client connection");
+        let mut tls = StreamOwned::new(tls, tcp);
+        // Bounded: every read and write has the socket's 5 s timeout.
+        while tls.conn.is_handshaking() {
+            tls.conn
+                .complete_io(&mut tls.sock)
+                .unwrap_or_else(|e| panic!("TLS handshake with {addr}: {e}"));
+        }
+        Conn {
+            stream: Stream::Tls(Box::new(tls)),
+            buf,
+        }
+    }
+
+    /// The TLS connection, for what the handshake agreed (ALPN, version);
+    /// `None` on a plain connection.
+    pub(crate) fn tls(&self) -> Option<&ClientConnection> {
+        match &self.stream {
+            Stream::Plain(_) => None,
+            Stream::Tls(tls) => Some(&tls.conn),
         }
     }
 
     /// The socket, for options such as `set_nodelay`.
     pub(crate) fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.tcp()
     }
 
     /// How many received bytes are buffered and not yet parsed.
@@ -474,6 +651,7 @@ impl Conn {
     /// Closes the sending half (the server sees EOF).
     pub(crate) fn shutdown_write(&self) {
         self.stream
+            .tcp()
             .shutdown(Shutdown::Write)
             .expect("shutdown write");
     }
@@ -592,7 +770,8 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes into the buffer; panics on EOF, error, or deadline.
+    /// Reads more bytes into the buffer (none after an interrupted read);
+    /// panics on EOF, error, or deadline.
     #[track_caller]
     fn fill(&mut self, deadline: Instant, what: &str) {
         assert!(
@@ -610,6 +789,9 @@ impl Conn {
                 self.lossy()
             ),
             Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            // A signal (the test's own `kill`, say) interrupted the read;
+            // the caller's loop reads again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("reading {what}: {e}; buffered: {:?}", self.lossy()),
         }
     }
@@ -619,7 +801,7 @@ impl Conn {
     /// `Err` of kind `WouldBlock` or `TimedOut`: nothing arrived in time.
     pub(crate) fn read_within(&mut self, timeout: Duration) -> io::Result<usize> {
         let timeout = timeout.max(Duration::from_millis(1));
-        self.stream.set_read_timeout(Some(timeout))?;
+        self.stream.tcp().set_read_timeout(Some(timeout))?;
         let mut chunk = [0u8; 16 * 1024];
         let read = loop {
             match self.stream.read(&mut chunk) {
@@ -627,7 +809,7 @@ impl Conn {
                 other => break other,
             }
         };
-        self.stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        self.stream.tcp().set_read_timeout(Some(IO_TIMEOUT))?;
         let n = read?;
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(n)

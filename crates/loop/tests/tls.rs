@@ -71,7 +71,7 @@ fn self_signed() -> rcgen::CertifiedKey<rcgen::KeyPair> {
 
 /// A server certificate on disk and what a client needs to trust it.
 struct Cert {
-    _dir: TempDir,
+    dir: TempDir,
     cert: PathBuf,
     key: PathBuf,
     der: CertificateDer<'static>,
@@ -83,7 +83,7 @@ fn write_cert() -> Cert {
     let cert = dir.write("cert.pem", certified.cert.pem().as_bytes());
     let key = dir.write("key.pem", certified.signing_key.serialize_pem().as_bytes());
     Cert {
-        _dir: dir,
+        dir,
         cert,
         key,
         der: certified.cert.der().clone(),
@@ -138,11 +138,7 @@ fn tcp(addr: SocketAddr) -> TcpStream {
 }
 
 /// A TLS connection to `addr` for `name`, handshake done.
-fn connect_as(
-    addr: SocketAddr,
-    config: Arc<ClientConfig>,
-    name: ServerName<'static>,
-) -> TlsClient {
+fn connect_as(addr: SocketAddr, config: Arc<ClientConfig>, name: ServerName<'static>) -> TlsClient {
     let conn = ClientConnection::new(config, name).expect("client connection");
     let mut client = StreamOwned::new(conn, tcp(addr));
     while client.conn.is_handshaking() {
@@ -332,7 +328,9 @@ fn a_one_mib_body_is_echoed_over_tls() {
     let body: Vec<u8> = (0..SIZE).map(|i| (i * 7 % 251) as u8).collect();
     let mut client = connect(server.tls_addr().unwrap(), &cert);
     client
-        .write_all(format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n").as_bytes())
+        .write_all(
+            format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n").as_bytes(),
+        )
         .unwrap();
     client.write_all(&body).unwrap();
     client.flush().unwrap();
@@ -383,7 +381,7 @@ fn shutdown_sends_close_notify_to_an_idle_tls_connection() {
 #[test]
 fn a_missing_file_is_a_file_error_naming_it() {
     let cert = write_cert();
-    let missing = cert._dir.0.join("nope.pem");
+    let missing = cert.dir.0.join("nope.pem");
     for (c, k) in [(&missing, &cert.key), (&cert.cert, &missing)] {
         match TlsConfig::from_pem_files(c, k) {
             Err(TlsError::File { path, .. }) => assert_eq!(path, missing),
@@ -400,7 +398,7 @@ fn a_missing_file_is_a_file_error_naming_it() {
 #[test]
 fn a_file_without_a_pem_certificate_is_a_file_error() {
     let cert = write_cert();
-    let dir = &cert._dir;
+    let dir = &cert.dir;
     let garbage = dir.write("garbage.pem", b"this is not PEM at all\n");
     let empty = dir.write("empty.pem", b"");
     // A key where the certificate should be: PEM, but no CERTIFICATE.
@@ -423,12 +421,18 @@ fn a_file_without_a_pem_certificate_is_a_file_error() {
 fn a_key_of_another_certificate_is_a_mismatch() {
     let cert = write_cert();
     let other = self_signed();
-    let other_key = cert
-        ._dir
-        .write("other-key.pem", other.signing_key.serialize_pem().as_bytes());
+    let other_key = cert.dir.write(
+        "other-key.pem",
+        other.signing_key.serialize_pem().as_bytes(),
+    );
     match TlsConfig::from_pem_files(&cert.cert, &other_key) {
-        Err(TlsError::Mismatch { cert: c, key: k, .. }) => {
-            assert_eq!((c.as_path(), k.as_path()), (cert.cert.as_path(), other_key.as_path()));
+        Err(TlsError::Mismatch {
+            cert: c, key: k, ..
+        }) => {
+            assert_eq!(
+                (c.as_path(), k.as_path()),
+                (cert.cert.as_path(), other_key.as_path())
+            );
         }
         other => panic!("expected TlsError::Mismatch, got {other:?}"),
     }
