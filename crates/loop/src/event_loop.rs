@@ -338,23 +338,24 @@ impl EventLoop {
     }
 
     fn on_conn(&mut self, key: usize, ready: Ready, now: Instant) {
-        let Some(entry) = self.conns.get_mut(key) else {
-            return;
-        };
-        let mut shared = Shared {
-            handler: &*self.handler,
-            limits: &self.limits,
-            timeouts: &self.timeouts,
-            date: &self.date,
-            pool: &mut self.pool,
-        };
-        let next = entry
-            .conn
-            .on_ready(&mut entry.stream, ready, &mut shared, now);
-        self.after(key, next);
+        self.drive(key, |conn, stream, shared| {
+            conn.on_ready(stream, ready, shared, now)
+        });
     }
 
     fn on_deadline(&mut self, key: usize, kind: Kind, now: Instant) {
+        self.drive(key, |conn, stream, shared| {
+            conn.on_deadline(kind, stream, shared, now)
+        });
+    }
+
+    /// Hand connection `key` what the loop shares, let `input` act on it,
+    /// then close it or bring its deadline up to date.
+    fn drive(
+        &mut self,
+        key: usize,
+        input: impl FnOnce(&mut Conn, &mut Socket, &mut Shared<'_>) -> Next,
+    ) {
         let Some(entry) = self.conns.get_mut(key) else {
             return;
         };
@@ -365,9 +366,7 @@ impl EventLoop {
             date: &self.date,
             pool: &mut self.pool,
         };
-        let next = entry
-            .conn
-            .on_deadline(kind, &mut entry.stream, &mut shared, now);
+        let next = input(&mut entry.conn, &mut entry.stream, &mut shared);
         self.after(key, next);
     }
 
