@@ -50,9 +50,13 @@ pub(crate) trait Transport: Read + Write {
         false
     }
 
-    /// Send what the transport holds; `Ok(true)` when nothing is left.
-    fn flush_pending(&mut self) -> io::Result<bool> {
-        Ok(true)
+    /// Send what the transport holds: whether nothing is left, and whether
+    /// any byte went out (progress for the write timeout).
+    fn flush_pending(&mut self) -> io::Result<Flushed> {
+        Ok(Flushed {
+            done: true,
+            wrote: false,
+        })
     }
 
     /// Tell the peer, best effort, that the connection is closing (TLS
@@ -71,6 +75,15 @@ impl Transport for mio::net::TcpStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
+}
+
+/// What [`Transport::flush_pending`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flushed {
+    /// Nothing is left to send.
+    pub(crate) done: bool,
+    /// Some bytes went out.
+    pub(crate) wrote: bool,
 }
 
 /// What a connection's owner should do after an event.
@@ -466,7 +479,10 @@ impl Conn {
             if io.pending() && !self.write_blocked {
                 // The transport's own bytes (TLS records) go first.
                 match io.flush_pending() {
-                    Ok(done) => self.write_blocked = !done,
+                    Ok(flushed) => {
+                        self.write_blocked = !flushed.done;
+                        self.wrote |= flushed.wrote;
+                    }
                     Err(e) => return self.fail(&e),
                 }
             }
@@ -524,7 +540,13 @@ impl Conn {
             {
                 return Next::Close;
             }
-            if !self.read_ready || bufs.write.len() - bufs.written >= WRITE_HIGH_WATER {
+            // Read no more while answers wait behind queued output or a file
+            // body: the client must take what it asked for first, and its
+            // unread requests stay in the kernel, not in our memory.
+            if !self.read_ready
+                || bufs.write.len() - bufs.written >= WRITE_HIGH_WATER
+                || self.file.is_some()
+            {
                 return Next::Wait;
             }
             let spare = bufs.read.spare();
@@ -1385,6 +1407,25 @@ mod tests {
         let out = h.output();
         assert!(out.ends_with("Content-Length: 100000\r\n\r\n"), "{out}");
         assert!(h.conn.is_idle());
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_client_that_sends_while_a_file_waits_is_not_read() {
+        let path = temp_file("unread", 4 * FILE_PIECE);
+        let mut h = Harness::new();
+        h.io.write_room = Some(1_000);
+        h.send(b"GET /file/unread HTTP/1.1\r\nHost: a\r\n\r\n");
+        // The client never reads, and keeps sending pipelined requests.
+        let flood = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(40_000);
+        for _ in 0..10 {
+            h.send(&flood);
+        }
+        let unread: usize = h.io.input.iter().map(Vec::len).sum();
+        assert!(
+            unread >= 10 * flood.len() - 64 * 1024,
+            "the connection stopped reading: {unread} bytes left in the socket"
+        );
         std::fs::remove_file(path).unwrap();
     }
 }

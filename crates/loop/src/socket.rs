@@ -6,7 +6,7 @@ use mio::event::Source;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use crate::conn::Transport;
+use crate::conn::{Flushed, Transport};
 use crate::tls::TlsStream;
 
 /// A connection's socket: one enum, so each loop keeps one kind of entry
@@ -70,9 +70,12 @@ impl Transport for Socket {
         }
     }
 
-    fn flush_pending(&mut self) -> io::Result<bool> {
+    fn flush_pending(&mut self) -> io::Result<Flushed> {
         match self {
-            Socket::Plain(_) => Ok(true),
+            Socket::Plain(_) => Ok(Flushed {
+                done: true,
+                wrote: false,
+            }),
             Socket::Tls(tls) => tls.flush_pending(),
         }
     }

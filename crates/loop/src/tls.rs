@@ -17,7 +17,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ServerConfig, ServerConnection};
 
-use crate::conn::Transport;
+use crate::conn::{Flushed, Transport};
 
 /// A certificate and key that could not be used, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -122,15 +122,22 @@ impl TlsStream {
     /// Send what rustls holds for the peer, as far as the socket takes it.
     /// `Ok(true)` when nothing is left.
     fn flush_tls(&mut self) -> io::Result<bool> {
+        self.flush_counting().map(|f| f.done)
+    }
+
+    fn flush_counting(&mut self) -> io::Result<Flushed> {
+        let mut wrote = false;
         while self.tls.wants_write() {
             match self.tls.write_tls(&mut self.tcp) {
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Ok(n) => wrote |= n > 0,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(Flushed { done: false, wrote })
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(true)
+        Ok(Flushed { done: true, wrote })
     }
 }
 
@@ -141,10 +148,14 @@ impl Read for TlsStream {
                 // Ok(0) is the peer's close_notify: the end of the stream.
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                // A TCP FIN without close_notify (common among clients) ends
+                // the stream like a plain FIN: requests already whole are
+                // answered, and HTTP framing refuses any cut-off one.
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) => return Err(e),
             }
             if self.tcp_eof {
-                return Err(ErrorKind::UnexpectedEof.into());
+                return Ok(0);
             }
             match self.tls.read_tls(&mut self.tcp) {
                 Ok(0) => self.tcp_eof = true,
@@ -195,8 +206,8 @@ impl Transport for TlsStream {
         self.tls.wants_write()
     }
 
-    fn flush_pending(&mut self) -> io::Result<bool> {
-        self.flush_tls()
+    fn flush_pending(&mut self) -> io::Result<Flushed> {
+        self.flush_counting()
     }
 
     fn close_notify(&mut self) {

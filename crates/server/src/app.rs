@@ -9,21 +9,37 @@ use netrunner_router::{
 };
 use netrunner_wire::{Body, Request, Response, Status};
 
+use std::net::SocketAddr;
+
+use netrunner_router::Next;
+
 use crate::options::Options;
 
 /// The default application with the middleware `opts` asks for, the
-/// access log on standard output.
-pub fn default_app(opts: &Options) -> Result<Router, Box<dyn std::error::Error>> {
+/// access log on standard output. With `https` (the bound TLS address, when
+/// `--redirect-https` is on), plain-HTTP requests are redirected there.
+pub fn default_app(
+    opts: &Options,
+    https: Option<SocketAddr>,
+) -> Result<Router, Box<dyn std::error::Error>> {
     let access_log = if opts.access_log {
         Some(AccessLog::stdout()?)
     } else {
         None
     };
-    Ok(with_middleware(
-        routes(opts.root.clone()),
-        opts,
-        access_log,
-    )?)
+    let mut routes = routes(opts.root.clone());
+    if let Some(tls_addr) = https {
+        // Innermost: the access log, the rate limit and CORS see the 308
+        // like any other answer.
+        routes = routes.wrap(move |req: &Request<'_>, next: Next<'_>| {
+            if req.is_tls() {
+                next(req)
+            } else {
+                redirect_to_https(req, tls_addr)
+            }
+        });
+    }
+    Ok(with_middleware(routes, opts, access_log)?)
 }
 
 /// Wrap `routes` in the middleware `opts` asks for, and nothing else (with
@@ -79,22 +95,49 @@ fn routes(root: PathBuf) -> RouterBuilder {
 /// `/static/`; a site that offers HTTPS should not serve anything in the
 /// clear). The host is the request's `Host` without its port, else the
 /// TLS listener's address.
-pub fn redirect_to_https(req: &Request<'_>, tls_addr: std::net::SocketAddr) -> Response {
+pub fn redirect_to_https(req: &Request<'_>, tls_addr: SocketAddr) -> Response {
     let host = req
         .header("host")
         .and_then(|h| std::str::from_utf8(h).ok())
         .map(host_without_port)
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()));
+        .filter(|h| is_host(h));
     let authority = match host {
         Some(host) => format!("{host}:{}", tls_addr.port()),
         None => tls_addr.to_string(),
     };
-    let target = match req.target() {
-        t if t.starts_with('/') => t,
-        _ => "/",
+    // The path of an absolute-form target too, and the query as sent.
+    let path = match req.path() {
+        p if p.starts_with('/') => p,
+        p => p
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or("/"),
     };
-    Response::error(Status::PERMANENT_REDIRECT)
-        .with_header("Location", format!("https://{authority}{target}"))
+    let location = match req.query() {
+        Some(query) => format!("https://{authority}{path}?{query}"),
+        None => format!("https://{authority}{path}"),
+    };
+    Response::error(Status::PERMANENT_REDIRECT).with_header("Location", location)
+}
+
+/// A host a redirect may name: a registered name or an IPv4 address
+/// (letters, digits, `-`, `.`, `_`, `~`), or a bracketed IPv6 literal. No
+/// `/`, `@`, `\` or anything else that would change what the URL means.
+fn is_host(host: &str) -> bool {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ip6) => {
+            !ip6.is_empty()
+                && ip6
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        }
+    }
 }
 
 /// `example.com:8080` -> `example.com`; `[::1]:8080` -> `[::1]`.
@@ -300,5 +343,46 @@ mod tests {
                 "\"GET /json HTTP/1.1\" 429 22 \"-\" \"-\"",
             ]
         );
+    }
+
+    #[test]
+    fn redirects_keep_the_target_and_refuse_odd_hosts() {
+        let tls: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        let router = default_app(
+            &Options {
+                root: "/nonexistent".into(),
+                ..Options::default()
+            },
+            Some(tls),
+        )
+        .unwrap();
+        for (host, target, location) in [
+            (
+                "example.com:8080",
+                "/a/b?x=1",
+                "https://example.com:8443/a/b?x=1",
+            ),
+            (
+                "127.0.0.1:8080",
+                "/static/x",
+                "https://127.0.0.1:8443/static/x",
+            ),
+            ("[::1]:8080", "/", "https://[::1]:8443/"),
+            ("evil.example/@x", "/p", "https://127.0.0.1:8443/p"),
+            ("a@evil.example", "/p", "https://127.0.0.1:8443/p"),
+            ("[::1", "/p", "https://127.0.0.1:8443/p"),
+            ("x:1:2", "/p", "https://127.0.0.1:8443/p"),
+            ("h", "http://other/abs?q", "https://h:8443/abs?q"),
+        ] {
+            let head = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            let mut parsed = RequestHead::default();
+            HeadParser::new()
+                .parse(head.as_bytes(), &Limits::default(), &mut parsed)
+                .unwrap()
+                .expect("a whole head");
+            let res = router.handle(&Request::new(&parsed, head.as_bytes(), b""));
+            assert_eq!(res.status, Status::PERMANENT_REDIRECT, "{host} {target}");
+            assert_eq!(res.header("location"), Some(location), "{host} {target}");
+        }
     }
 }

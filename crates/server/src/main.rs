@@ -68,7 +68,6 @@ fn run(opts: &Options, tls: Option<TlsConfig>) -> Result<ExitCode, Box<dyn std::
         let _ = signal_tx.try_send(());
     })?;
 
-    let router = app::default_app(opts)?;
     let config = Config {
         addr: opts.addr,
         threads: opts.threads,
@@ -91,16 +90,9 @@ fn run(opts: &Options, tls: Option<TlsConfig>) -> Result<ExitCode, Box<dyn std::
         }),
     };
     let server = Server::bind(config)?;
-    let redirect = match server.tls_addr() {
-        Some(tls_addr) if opts.redirect_https => Some(tls_addr),
-        _ => None,
-    };
-    let running = server.start(move |req: &Request<'_>| -> Response {
-        match redirect {
-            Some(tls_addr) if !req.is_tls() => app::redirect_to_https(req, tls_addr),
-            _ => router.handle(req),
-        }
-    })?;
+    let redirect = server.tls_addr().filter(|_| opts.redirect_https);
+    let router = app::default_app(opts, redirect)?;
+    let running = server.start(move |req: &Request<'_>| -> Response { router.handle(req) })?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

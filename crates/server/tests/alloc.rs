@@ -73,7 +73,7 @@ fn read_responses(stream: &mut TcpStream, buf: &mut [u8], response_len: usize, n
 
 #[test]
 fn keep_alive_and_pipelined_plaintext_allocate_nothing_once_warm() {
-    let router = default_app(&Options::default()).expect("the default application");
+    let router = default_app(&Options::default(), None).expect("the default application");
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         threads: 1,
