@@ -26,15 +26,31 @@ fn sigterm_closes_idle_connections_and_exits_0() {
 /// carries `Connection: close`, while new connections are refused at once.
 #[test]
 fn sigterm_finishes_an_upload_in_progress_and_refuses_new_connections() {
-    const BODY: usize = 100_000;
     let mut s = Server::start(&[]);
+    let upload = s.connect();
+    let addr = s.addr();
+    drain_an_upload(&mut s, upload, "test", || {
+        expect_refused_within(addr, Duration::from_secs(3));
+    });
+}
+
+/// Half an upload, SIGTERM, `refused` (the listeners are closed), the rest
+/// of the body: the whole body comes back with `Connection: close`, the
+/// connection closes cleanly (over TLS, with close_notify) and the process
+/// exits 0. Shared by the plain and the TLS test.
+pub(crate) fn drain_an_upload(
+    s: &mut Server,
+    mut upload: Conn,
+    host: &str,
+    refused: impl FnOnce(),
+) {
+    const BODY: usize = 100_000;
     let body: Vec<u8> = (0..BODY).map(|i| b'a' + (i % 26) as u8).collect();
-    let mut upload = s.connect();
     // The interim 100 shows that the server has the head: the request is in
     // progress before the signal, not a fresh connection.
     upload.send(
         format!(
-            "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-test\r\n\
+            "POST /echo HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-test\r\n\
              Expect: 100-continue\r\nContent-Length: {BODY}\r\n\r\n"
         )
         .as_bytes(),
@@ -44,7 +60,7 @@ fn sigterm_finishes_an_upload_in_progress_and_refuses_new_connections() {
     upload.send(&body[..BODY / 2]);
 
     s.signal("TERM");
-    expect_refused_within(s.addr(), Duration::from_secs(3));
+    refused();
 
     upload.send(&body[BODY / 2..]);
     let res = upload.read_response();

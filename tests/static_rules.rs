@@ -7,7 +7,6 @@
 //! on PATH; the raw-TCP parts always run.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -116,26 +115,9 @@ impl CurlResponse {
 /// output, or `None` (with a note on stderr) when there is no curl.
 #[track_caller]
 fn curl(args: &[&str]) -> Option<CurlResponse> {
-    let out = Command::new("curl")
-        .args([
-            "--silent",
-            "--show-error",
-            "--noproxy",
-            "*",
-            "--max-time",
-            "10",
-            "-i",
-        ])
-        .args(args)
-        .output();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("curl not found on PATH: skipping");
-            return None;
-        }
-        Err(e) => panic!("running curl: {e}"),
-    };
+    let mut with_head = vec!["-i"];
+    with_head.extend_from_slice(args);
+    let out = crate::curl::curl(&with_head)?;
     assert!(
         out.status.success(),
         "curl {args:?}: {}\n{}",
@@ -506,25 +488,17 @@ fn directory_index_and_redirect_keeping_the_query() {
     assert_eq!(res.status, 308, "{res:#?}");
     assert_eq!(res.header("location"), Some("/static/sub/"), "{res:#?}");
     // Following the redirect lands on the index.
-    let out = Command::new("curl")
-        .args([
-            "--silent",
-            "--show-error",
-            "--noproxy",
-            "*",
-            "--max-time",
-            "10",
-        ])
-        .args([
-            "-L",
-            "--max-redirs",
-            "3",
-            "-w",
-            "\n%{http_code} %{num_redirects}",
-        ])
-        .arg(url(&s, "/static/sub?q=1"))
-        .output()
-        .expect("curl");
+    let target = url(&s, "/static/sub?q=1");
+    let Some(out) = crate::curl::curl(&[
+        "-L",
+        "--max-redirs",
+        "3",
+        "-w",
+        "\n%{http_code} %{num_redirects}",
+        &target,
+    ]) else {
+        return;
+    };
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
