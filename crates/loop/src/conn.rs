@@ -968,6 +968,14 @@ mod tests {
         fn expire(&mut self) -> Next {
             let (kind, at) = self.conn.timer().expect("a deadline");
             self.now = at;
+            self.drive(|conn, io, shared, now| conn.on_deadline(kind, io, shared, now))
+        }
+
+        /// Hand the connection the loop's shared state, as the loop does.
+        fn drive(
+            &mut self,
+            input: impl FnOnce(&mut Conn, &mut Script, &mut Shared<'_>, Instant) -> Next,
+        ) -> Next {
             let mut shared = Shared {
                 handler: &app,
                 limits: &self.limits,
@@ -975,8 +983,7 @@ mod tests {
                 date: &self.date,
                 pool: &mut self.pool,
             };
-            self.conn
-                .on_deadline(kind, &mut self.io, &mut shared, self.now)
+            input(&mut self.conn, &mut self.io, &mut shared, self.now)
         }
 
         fn later(&mut self, by: Duration) {
@@ -1000,15 +1007,7 @@ mod tests {
         }
 
         fn event(&mut self, ready: Ready) -> Next {
-            let mut shared = Shared {
-                handler: &app,
-                limits: &self.limits,
-                timeouts: &self.timeouts,
-                date: &self.date,
-                pool: &mut self.pool,
-            };
-            self.conn
-                .on_ready(&mut self.io, ready, &mut shared, self.now)
+            self.drive(|conn, io, shared, now| conn.on_ready(io, ready, shared, now))
         }
 
         fn output(&mut self) -> String {
