@@ -94,8 +94,10 @@ fn own(req: &Request<'_>) -> OwnedRequest {
 
 /// The fuzz target for the request parser: parse `data` whole, then split
 /// in two at a place chosen by its first byte, then one byte at a time, and
-/// panic unless all three agree.
+/// panic unless all three agree; and panic if the fast path takes a head
+/// that httparse reads differently.
 pub fn check_request_stream(data: &[u8]) {
+    crate::head::fast_path_agrees_with_httparse(data);
     let limits = Limits {
         max_request_line: 256,
         max_head_bytes: 1024,

@@ -21,6 +21,17 @@ pub struct Span {
 }
 
 impl Span {
+    /// The span `start..end`; every empty span is `Span::default()`.
+    pub(crate) fn new(start: usize, end: usize) -> Span {
+        if start == end {
+            return Span::default();
+        }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
     fn of(outer: &[u8], inner: &[u8]) -> Span {
         if inner.is_empty() {
             return Span::default();
@@ -87,20 +98,23 @@ pub enum Method {
 impl Method {
     /// The method named by `token` (case-sensitive, RFC 9110 §9.1).
     pub fn from_token(token: &str) -> Method {
+        Method::from_bytes(token.as_bytes())
+    }
+
+    pub(crate) fn from_bytes(token: &[u8]) -> Method {
         // Nearly every request is a GET: settle it with one comparison.
-        if token.as_bytes() == b"GET" {
+        if token == b"GET" {
             return Method::Get;
         }
         match token {
-            "GET" => Method::Get,
-            "HEAD" => Method::Head,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "CONNECT" => Method::Connect,
-            "OPTIONS" => Method::Options,
-            "TRACE" => Method::Trace,
-            "PATCH" => Method::Patch,
+            b"HEAD" => Method::Head,
+            b"POST" => Method::Post,
+            b"PUT" => Method::Put,
+            b"DELETE" => Method::Delete,
+            b"CONNECT" => Method::Connect,
+            b"OPTIONS" => Method::Options,
+            b"TRACE" => Method::Trace,
+            b"PATCH" => Method::Patch,
             _ => Method::Other,
         }
     }
@@ -383,12 +397,29 @@ impl HeadParser {
     }
 }
 
-/// Run httparse over `buf`; on a complete head, check it and fill `head`.
+/// Parse the head at the start of `buf`; when it is whole, check it and
+/// fill `head`. The common shape of head goes through [`crate::fast`];
+/// everything else, errors included, through httparse.
 fn parse_complete(
     buf: &[u8],
     limits: &Limits,
     head: &mut RequestHead,
 ) -> Result<Option<usize>, HttpError> {
+    let n = match crate::fast::parse(buf, head) {
+        Some(n) => n,
+        None => match parse_with_httparse(buf, head)? {
+            Some(n) => n,
+            None => return Ok(None),
+        },
+    };
+    check(buf, n, limits, head)?;
+    Ok(Some(n))
+}
+
+/// Run httparse over `buf`; on a complete head, record its request line
+/// (path and query too) and field spans in `head` and return its length.
+#[inline(never)]
+fn parse_with_httparse(buf: &[u8], head: &mut RequestHead) -> Result<Option<usize>, HttpError> {
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
     let n = match req.parse_with_uninit_headers(buf, &mut fields) {
@@ -396,17 +427,9 @@ fn parse_complete(
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(map_httparse_error(e, buf)),
     };
-    if n > limits.max_head_bytes {
-        return Err(HttpError::HeadersTooLarge);
-    }
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(HttpError::BadRequestLine);
     };
-    // httparse allows exactly one space between the parts of the request
-    // line, so it is `method SP target SP HTTP/1.x` long.
-    if method.len() + target.len() + 10 > limits.max_request_line {
-        return Err(HttpError::RequestLineTooLong);
-    }
     head.method = Method::from_token(method);
     head.method_span = Span::of(buf, method.as_bytes());
     head.target = Span::of(buf, target.as_bytes());
@@ -425,8 +448,31 @@ fn parse_complete(
     } else {
         Version::Http11
     };
-    head.len = n;
     head.headers.clear();
+    head.headers.extend(req.headers.iter().map(|field| {
+        (
+            Span::of(buf, field.name.as_bytes()),
+            Span::of(buf, field.value),
+        )
+    }));
+    Ok(Some(n))
+}
+
+/// Check a whole head of `n` bytes whose request line and field spans are
+/// in `head`, and fill in the rest of `head`: framing, persistence,
+/// `Expect`.
+fn check(buf: &[u8], n: usize, limits: &Limits, head: &mut RequestHead) -> Result<(), HttpError> {
+    if n > limits.max_head_bytes {
+        return Err(HttpError::HeadersTooLarge);
+    }
+    let method_len = (head.method_span.end - head.method_span.start) as usize;
+    let target = head.target.get(buf);
+    // Both parsers allow exactly one space between the parts of the
+    // request line, so it is `method SP target SP HTTP/1.x` long.
+    if method_len + target.len() + 10 > limits.max_request_line {
+        return Err(HttpError::RequestLineTooLong);
+    }
+    head.len = n;
 
     let mut hosts = 0u32;
     let mut length: Option<u64> = None;
@@ -435,23 +481,20 @@ fn parse_complete(
     let mut close = false;
     let mut keep_alive = false;
     let mut expect_continue = false;
-    for field in req.headers.iter() {
-        head.headers.push((
-            Span::of(buf, field.name.as_bytes()),
-            Span::of(buf, field.value),
-        ));
-        let name = field.name.as_bytes();
+    for &(name, value) in &head.headers {
+        let name = name.get(buf);
+        let value = value.get(buf);
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => hosts += 1,
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                length = Some(content_length(field.value, length)?);
+            4 if is_name(name, b"host") => hosts += 1,
+            14 if is_name(name, b"content-length") => {
+                length = Some(content_length(value, length)?);
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if is_name(name, b"transfer-encoding") => {
                 transfer_encoding = true;
-                chunked = transfer_codings(field.value, chunked)?;
+                chunked = transfer_codings(value, chunked)?;
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in list(field.value) {
+            10 if is_name(name, b"connection") => {
+                for token in list(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
@@ -459,8 +502,8 @@ fn parse_complete(
                     }
                 }
             }
-            6 if name.eq_ignore_ascii_case(b"expect") => {
-                expect_continue |= trim(field.value).eq_ignore_ascii_case(b"100-continue");
+            6 if is_name(name, b"expect") => {
+                expect_continue |= trim(value).eq_ignore_ascii_case(b"100-continue");
             }
             _ => {}
         }
@@ -497,7 +540,16 @@ fn parse_complete(
         Version::Http10 => keep_alive && !close,
     };
     head.expect_continue = expect_continue && head.version == Version::Http11;
-    Ok(Some(n))
+    Ok(())
+}
+
+/// Whether the field name `name` is `lower` (lowercase letters and `-`),
+/// ignoring ASCII case. Setting bit `0x20` lowers a letter and leaves `-`
+/// as it is; the only other bytes it maps onto a letter or `-` are control
+/// bytes, and a field name is a token, which holds none.
+#[inline(always)]
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&b, &l)| b | 0x20 == l)
 }
 
 /// RFC 9110 §8.6: `Content-Length = 1*DIGIT`. Several fields, or a list,
@@ -609,6 +661,31 @@ fn line_done(buf: &[u8]) -> bool {
         .unwrap_or(buf.len());
     let line = first_line(buf);
     buf[start..].contains(&b'\n') && (line.ends_with(b" HTTP/1.0") || line.ends_with(b" HTTP/1.1"))
+}
+
+/// Whether [`crate::fast`] takes the head at the start of `buf`; panics
+/// unless httparse then agrees on its length and on everything recorded.
+/// For the fuzz target and the property tests.
+pub(crate) fn fast_path_agrees_with_httparse(buf: &[u8]) -> bool {
+    let mut fast = RequestHead::default();
+    let Some(n) = crate::fast::parse(buf, &mut fast) else {
+        return false;
+    };
+    let mut slow = RequestHead::default();
+    assert_eq!(parse_with_httparse(buf, &mut slow), Ok(Some(n)), "{buf:?}");
+    let recorded = |h: &RequestHead| {
+        (
+            h.method,
+            h.method_span,
+            h.target,
+            h.path,
+            h.query,
+            h.version,
+            h.headers.clone(),
+        )
+    };
+    assert_eq!(recorded(&fast), recorded(&slow), "{buf:?}");
+    true
 }
 
 #[cfg(test)]
@@ -1324,5 +1401,77 @@ mod tests {
         let next = b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_eq!(parser.parse(next, &limits, &mut head), Ok(Some(next.len())));
         assert_eq!(head.path(next), "/b");
+    }
+
+    /// Bytes at the edges of what a head may hold.
+    fn edge_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => prop::sample::select(&b"GET /?HTTP1.0\r\n\t :;,aZ~\x7f\x80\xc3\xa9\x00"[..]),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Every head the fast path takes, httparse takes too, with the same
+        /// length and the same spans; and it takes every undamaged head of
+        /// the shape it is for.
+        #[test]
+        fn the_fast_path_reads_heads_as_httparse_does(
+            method in "[A-Z]{1,7}|[!#$%&'*+.^_`|~0-9a-z-]{1,8}",
+            target in "[!-~]{1,30}",
+            http10 in proptest::prelude::any::<bool>(),
+            fields in proptest::collection::vec(
+                ("[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}", "[ \t]{0,2}[ -~\t]{0,20}"),
+                0..6,
+            ),
+            damage in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), edge_byte(), 0..3u8),
+                0..3,
+            ),
+        ) {
+            let mut buf = format!(
+                "{method} {target} HTTP/1.{}\r\n",
+                if http10 { 0 } else { 1 }
+            )
+            .into_bytes();
+            for (name, value) in &fields {
+                buf.extend_from_slice(format!("{name}:{value}\r\n").as_bytes());
+            }
+            buf.extend_from_slice(b"\r\n");
+            let damaged = !damage.is_empty();
+            for (at, byte, how) in damage {
+                let i = at.index(buf.len());
+                match how {
+                    0 => buf[i] = byte,
+                    1 => buf.insert(i, byte),
+                    _ => {
+                        buf.remove(i);
+                        if buf.is_empty() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let taken = fast_path_agrees_with_httparse(&buf);
+            proptest::prop_assert!(taken || damaged, "declined {:?}", String::from_utf8_lossy(&buf));
+        }
+    }
+
+    #[test]
+    fn common_heads_take_the_fast_path() {
+        for input in [
+            &b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"[..],
+            b"POST /echo?x=1 HTTP/1.0\r\nContent-Length: 3\r\nX-Empty:\r\nX-Tab:\ta\tb \t\r\n\r\nabc",
+            b"DELETE /a HTTP/1.1\r\nhost: a\r\n\r\n",
+        ] {
+            assert!(
+                fast_path_agrees_with_httparse(input),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
     }
 }

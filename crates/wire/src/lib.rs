@@ -39,6 +39,7 @@
 
 mod body;
 mod encode;
+mod fast;
 pub mod fuzz;
 mod head;
 mod limits;
