@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use netrunner_pool::{BufPool, Recycle};
 use netrunner_wire::{
-    encode_continue, encode_response, sends_body, Body, BodyDecoder, FileBody, Framing, HeadParser,
-    HttpDate, HttpError, Limits, Method, Request, RequestHead, Response, ResponseContext, Version,
+    encode_continue, encode_response, sends_body, Body, BodyDecoder, FileBody, Framing, HeadCache,
+    HeadParser, HttpDate, HttpError, Limits, Method, Request, RequestHead, Response,
+    ResponseContext, Version,
 };
 
 use crate::deadline::Kind;
@@ -143,12 +144,14 @@ impl Timeouts {
 }
 
 /// What every connection of a loop shares: the application, the limits,
-/// the `Date`, and the buffers it borrows.
+/// the `Date` and the heads written with it, and the buffers it borrows.
 pub(crate) struct Shared<'a> {
     pub(crate) handler: &'a dyn Handler,
     pub(crate) limits: &'a Limits,
     pub(crate) timeouts: &'a Timeouts,
     pub(crate) date: &'a HttpDate,
+    /// Heads of responses sent before, to copy rather than format.
+    pub(crate) heads: &'a mut HeadCache,
     pub(crate) pool: &'a mut BufPool<Box<Buffers>>,
 }
 
@@ -726,7 +729,9 @@ impl Conn {
         match answer {
             Ok(res) => {
                 let mark = bufs.write.len();
-                encode_response(&res, cx, shared.date, &mut bufs.write);
+                shared
+                    .heads
+                    .encode_response(&res, cx, shared.date, &mut bufs.write);
                 if sends_body(&res, cx) {
                     if let Body::File(file) = res.body {
                         let small = file.len() <= FILE_PIECE as u64;
@@ -939,6 +944,7 @@ mod tests {
         limits: Limits,
         timeouts: Timeouts,
         date: HttpDate,
+        heads: HeadCache,
         now: Instant,
     }
 
@@ -960,6 +966,7 @@ mod tests {
                 limits: Limits::default(),
                 timeouts,
                 date: HttpDate::new(0),
+                heads: HeadCache::new(),
                 now,
             }
         }
@@ -981,6 +988,7 @@ mod tests {
                 limits: &self.limits,
                 timeouts: &self.timeouts,
                 date: &self.date,
+                heads: &mut self.heads,
                 pool: &mut self.pool,
             };
             input(&mut self.conn, &mut self.io, &mut shared, self.now)

@@ -10,7 +10,7 @@ use crossbeam_channel::Receiver;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use netrunner_pool::{BufPool, ConnLimit, Permit, Slab};
-use netrunner_wire::{HttpDate, Limits};
+use netrunner_wire::{HeadCache, HttpDate, Limits};
 
 use crate::conn::Transport;
 use crate::conn::{Buffers, Conn, Next, Ready, Shared, Timeouts};
@@ -87,6 +87,7 @@ pub(crate) struct EventLoop {
     limits: Limits,
     timeouts: Timeouts,
     date: HttpDate,
+    heads: HeadCache,
     draining: bool,
 }
 
@@ -143,6 +144,7 @@ impl EventLoop {
             limits,
             timeouts,
             date: HttpDate::new(unix_now()),
+            heads: HeadCache::new(),
             draining: false,
         })
     }
@@ -364,6 +366,7 @@ impl EventLoop {
             limits: &self.limits,
             timeouts: &self.timeouts,
             date: &self.date,
+            heads: &mut self.heads,
             pool: &mut self.pool,
         };
         let next = input(&mut entry.conn, &mut entry.stream, &mut shared);

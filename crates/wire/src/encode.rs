@@ -3,6 +3,8 @@
 //! Everything is appended to a `Vec<u8>` the caller owns (the connection's
 //! write buffer), so that several pipelined responses leave in one write.
 
+use std::fmt;
+
 use netrunner_error::Status;
 
 use crate::head::Version;
@@ -146,8 +148,16 @@ pub struct ResponseContext {
 /// );
 /// ```
 pub fn encode_response(res: &Response, cx: ResponseContext, date: &HttpDate, dst: &mut Vec<u8>) {
+    encode_head(res, body_length(res), cx, date, dst);
+    if sends_body(res, cx) {
+        dst.extend_from_slice(res.body.as_bytes());
+    }
+}
+
+/// How [`encode_response`] frames the body of `res`.
+fn body_length(res: &Response) -> BodyLength {
     let len = res.body.len();
-    let length = if res.status.is_informational()
+    if res.status.is_informational()
         || res.status == Status::NO_CONTENT
         // RFC 9110 §8.6: a 304 may only announce the length of the body it
         // stands for; with none given, it announces nothing (as nginx does).
@@ -156,10 +166,154 @@ pub fn encode_response(res: &Response, cx: ResponseContext, date: &HttpDate, dst
         BodyLength::None
     } else {
         BodyLength::Known(len)
-    };
-    encode_head(res, length, cx, date, dst);
-    if sends_body(res, cx) {
-        dst.extend_from_slice(res.body.as_bytes());
+    }
+}
+
+/// The longest head [`HeadCache`] keeps.
+const CACHED_HEAD_MAX: usize = 176;
+
+/// How many heads [`HeadCache`] keeps.
+const CACHED_HEADS: usize = 8;
+
+/// Encoded heads of the responses a server sends over and over (the same
+/// status, content type and length, no fields of their own), so that each
+/// is formatted once per `Date` second rather than once per request.
+///
+/// [`HeadCache::encode_response`] writes exactly the bytes of
+/// [`encode_response`]. A response is kept only when its content type is
+/// `'static` (it is known by its address) and it has no other fields; a
+/// head is reused only within the second of the `Date` it was written with.
+///
+/// ```
+/// use netrunner_wire::{encode_response, HeadCache, HttpDate, Response, ResponseContext, Status, Version};
+///
+/// let date = HttpDate::new(0);
+/// let cx = ResponseContext { version: Version::Http11, keep_alive: true, head_request: false };
+/// let mut cache = HeadCache::new();
+/// let (mut cached, mut plain) = (Vec::new(), Vec::new());
+/// for _ in 0..2 {
+///     cache.encode_response(&Response::text(Status::OK, "hi"), cx, &date, &mut cached);
+///     encode_response(&Response::text(Status::OK, "hi"), cx, &date, &mut plain);
+/// }
+/// assert_eq!(cached, plain);
+/// ```
+#[derive(Clone)]
+pub struct HeadCache {
+    heads: [CachedHead; CACHED_HEADS],
+}
+
+#[derive(Clone, Copy)]
+struct CachedHead {
+    key: HeadKey,
+    len: usize,
+    bytes: [u8; CACHED_HEAD_MAX],
+}
+
+/// Everything a cached head depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeadKey {
+    /// The `Date` second; `u64::MAX` for an empty slot.
+    secs: u64,
+    body_len: u64,
+    /// Address and length of the `'static` content type; `(0, 0)` for none.
+    content_type: (usize, usize),
+    status: u16,
+    version: Version,
+    keep_alive: bool,
+}
+
+impl HeadKey {
+    /// The key of `res`, if its head may be cached.
+    #[inline]
+    fn of(res: &Response, cx: ResponseContext, date: &HttpDate) -> Option<HeadKey> {
+        if !res.headers.is_empty() {
+            return None;
+        }
+        let content_type = match &res.content_type {
+            None => (0, 0),
+            Some(std::borrow::Cow::Borrowed(text)) => (text.as_ptr() as usize, text.len()),
+            Some(std::borrow::Cow::Owned(_)) => return None,
+        };
+        Some(HeadKey {
+            secs: date.secs,
+            body_len: res.body.len(),
+            content_type,
+            status: res.status.code(),
+            version: cx.version,
+            keep_alive: cx.keep_alive,
+        })
+    }
+
+    fn slot(&self) -> usize {
+        (self.body_len as usize ^ self.content_type.1 ^ usize::from(self.status)) % CACHED_HEADS
+    }
+}
+
+impl Default for HeadCache {
+    fn default() -> Self {
+        HeadCache::new()
+    }
+}
+
+impl fmt::Debug for HeadCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kept = self.heads.iter().filter(|h| h.key.secs != u64::MAX).count();
+        f.debug_struct("HeadCache").field("kept", &kept).finish()
+    }
+}
+
+impl HeadCache {
+    /// An empty cache.
+    pub fn new() -> HeadCache {
+        let empty = CachedHead {
+            key: HeadKey {
+                secs: u64::MAX,
+                body_len: 0,
+                content_type: (0, 0),
+                status: 0,
+                version: Version::Http11,
+                keep_alive: false,
+            },
+            len: 0,
+            bytes: [0; CACHED_HEAD_MAX],
+        };
+        HeadCache {
+            heads: [empty; CACHED_HEADS],
+        }
+    }
+
+    /// [`encode_response`], with the head copied from the cache when the
+    /// same head was written before in this `Date` second.
+    pub fn encode_response(
+        &mut self,
+        res: &Response,
+        cx: ResponseContext,
+        date: &HttpDate,
+        dst: &mut Vec<u8>,
+    ) {
+        let Some(key) = HeadKey::of(res, cx, date) else {
+            return encode_response(res, cx, date, dst);
+        };
+        let body = if sends_body(res, cx) {
+            res.body.as_bytes()
+        } else {
+            b""
+        };
+        let cached = &mut self.heads[key.slot()];
+        if cached.key == key {
+            dst.reserve(cached.len + body.len());
+            dst.extend_from_slice(&cached.bytes[..cached.len]);
+        } else {
+            let mark = dst.len();
+            encode_head(res, body_length(res), cx, date, dst);
+            let head = &dst[mark..];
+            if head.len() <= CACHED_HEAD_MAX {
+                cached.key = key;
+                cached.len = head.len();
+                cached.bytes[..head.len()].copy_from_slice(head);
+            }
+        }
+        dst.extend_from_slice(body);
     }
 }
 
@@ -675,6 +829,75 @@ mod tests {
             assert!(decoder.is_done(), "{how}");
             assert_eq!(body, sent, "{how}");
             assert_eq!(buf, b"GET /", "{how}");
+        }
+    }
+
+    #[test]
+    fn the_head_cache_writes_what_encode_response_writes() {
+        let responses = || {
+            let mut all = vec![
+                Response::text(Status::OK, "hi"),
+                Response::text(Status::OK, "hello"),
+                Response::text(Status::NOT_FOUND, "hi"),
+                Response::with_body(Status::OK, "text/plain", Body::Static(b"Hello, World!")),
+                Response::with_body(Status::OK, "application/json", Body::Static(b"{}")),
+                Response::with_body(Status::OK, String::from("text/plain"), Body::Static(b"x")),
+                Response {
+                    body: Body::Static(b"x"),
+                    ..Response::new(Status::OK)
+                },
+                Response::new(Status::NO_CONTENT),
+                Response::new(Status::NOT_MODIFIED),
+                Response::error(Status::BAD_REQUEST),
+                Response::text(Status::OK, "with a field").with_header("X-A", "1"),
+                Response::text(Status::OK, "with a field").with_header("X-A", "2"),
+            ];
+            // More shapes than the cache has places, so that they collide.
+            for len in 0..=2 * CACHED_HEADS {
+                let body: &'static [u8] = &[b'a'; 2 * CACHED_HEADS][..len];
+                all.push(Response::with_body(
+                    Status::OK,
+                    "text/plain",
+                    Body::Static(body),
+                ));
+            }
+            all
+        };
+        let mut contexts = Vec::new();
+        for version in [Version::Http10, Version::Http11] {
+            for keep_alive in [false, true] {
+                for head_request in [false, true] {
+                    contexts.push(ResponseContext {
+                        version,
+                        keep_alive,
+                        head_request,
+                    });
+                }
+            }
+        }
+        // Every pair of (response, context, second) one right after the
+        // other with nothing between: whatever the key missed, the second
+        // of some pair would be handed the first one's head.
+        let mut states = Vec::new();
+        for res in responses() {
+            for secs in [DATE, DATE + 1] {
+                for cx in &contexts {
+                    states.push((res.clone(), *cx, secs));
+                }
+            }
+        }
+        let (mut cached, mut plain) = (Vec::new(), Vec::new());
+        for first in &states {
+            for (res, cx, secs) in &states {
+                let mut cache = HeadCache::new();
+                cache.encode_response(&first.0, first.1, &HttpDate::new(first.2), &mut cached);
+                cached.clear();
+                plain.clear();
+                let date = HttpDate::new(*secs);
+                cache.encode_response(res, *cx, &date, &mut cached);
+                encode_response(res, *cx, &date, &mut plain);
+                assert_eq!(cached, plain, "{res:?} {cx:?} after {first:?}");
+            }
         }
     }
 }

@@ -51,7 +51,7 @@ mod test_support;
 pub use body::{BodyDecoder, Decoded};
 pub use encode::{
     encode_chunk, encode_continue, encode_head, encode_last_chunk, encode_response, sends_body,
-    BodyLength, HttpDate, ResponseContext,
+    BodyLength, HeadCache, HttpDate, ResponseContext,
 };
 pub use head::{Framing, HeadParser, Method, RequestHead, Span, Version};
 pub use limits::{
