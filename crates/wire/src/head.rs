@@ -405,24 +405,33 @@ fn parse_complete(
     limits: &Limits,
     head: &mut RequestHead,
 ) -> Result<Option<usize>, HttpError> {
-    let n = match crate::fast::parse(buf, head) {
+    let mut fields = Fields::default();
+    let n = match crate::fast::parse(buf, head, &mut fields) {
         Some(n) => n,
-        None => match parse_with_httparse(buf, head)? {
-            Some(n) => n,
-            None => return Ok(None),
-        },
+        None => {
+            fields = Fields::default();
+            match parse_with_httparse(buf, head, &mut fields)? {
+                Some(n) => n,
+                None => return Ok(None),
+            }
+        }
     };
-    check(buf, n, limits, head)?;
+    check(n, limits, head, &fields)?;
     Ok(Some(n))
 }
 
 /// Run httparse over `buf`; on a complete head, record its request line
-/// (path and query too) and field spans in `head` and return its length.
+/// (path and query too) and field spans in `head`, note each field in
+/// `fields`, and return its length.
 #[inline(never)]
-fn parse_with_httparse(buf: &[u8], head: &mut RequestHead) -> Result<Option<usize>, HttpError> {
-    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+fn parse_with_httparse(
+    buf: &[u8],
+    head: &mut RequestHead,
+    fields: &mut Fields,
+) -> Result<Option<usize>, HttpError> {
+    let mut parsed = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
-    let n = match req.parse_with_uninit_headers(buf, &mut fields) {
+    let n = match req.parse_with_uninit_headers(buf, &mut parsed) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(map_httparse_error(e, buf)),
@@ -449,97 +458,126 @@ fn parse_with_httparse(buf: &[u8], head: &mut RequestHead) -> Result<Option<usiz
         Version::Http11
     };
     head.headers.clear();
-    head.headers.extend(req.headers.iter().map(|field| {
-        (
+    for field in req.headers.iter() {
+        fields.note(field.name.as_bytes(), field.value);
+        head.headers.push((
             Span::of(buf, field.name.as_bytes()),
             Span::of(buf, field.value),
-        )
-    }));
+        ));
+    }
     Ok(Some(n))
 }
 
-/// Check a whole head of `n` bytes whose request line and field spans are
-/// in `head`, and fill in the rest of `head`: framing, persistence,
-/// `Expect`.
-fn check(buf: &[u8], n: usize, limits: &Limits, head: &mut RequestHead) -> Result<(), HttpError> {
-    if n > limits.max_head_bytes {
-        return Err(HttpError::HeadersTooLarge);
-    }
-    let method_len = (head.method_span.end - head.method_span.start) as usize;
-    let target = head.target.get(buf);
-    // Both parsers allow exactly one space between the parts of the
-    // request line, so it is `method SP target SP HTTP/1.x` long.
-    if method_len + target.len() + 10 > limits.max_request_line {
-        return Err(HttpError::RequestLineTooLong);
-    }
-    head.len = n;
+/// What the fields of a head say about its framing and its connection,
+/// gathered one field at a time as a parser finds them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Fields {
+    hosts: u32,
+    length: Option<u64>,
+    chunked: bool,
+    transfer_encoding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+    /// The first field that broke a rule. It is reported only once the
+    /// whole head has parsed: a malformed field later on comes first.
+    error: Option<HttpError>,
+}
 
-    let mut hosts = 0u32;
-    let mut length: Option<u64> = None;
-    let mut chunked = false;
-    let mut transfer_encoding = false;
-    let mut close = false;
-    let mut keep_alive = false;
-    let mut expect_continue = false;
-    for &(name, value) in &head.headers {
-        let name = name.get(buf);
-        let value = value.get(buf);
+impl Fields {
+    /// Take note of the field `name: value`.
+    #[inline(never)]
+    pub(crate) fn note(&mut self, name: &[u8], value: &[u8]) {
         match name.len() {
-            4 if is_name(name, b"host") => hosts += 1,
-            14 if is_name(name, b"content-length") => {
-                length = Some(content_length(value, length)?);
-            }
+            4 if is_name(name, b"host") => self.hosts += 1,
+            14 if is_name(name, b"content-length") => match content_length(value, self.length) {
+                Ok(n) => self.length = Some(n),
+                Err(e) => self.fail(e),
+            },
             17 if is_name(name, b"transfer-encoding") => {
-                transfer_encoding = true;
-                chunked = transfer_codings(value, chunked)?;
+                self.transfer_encoding = true;
+                match transfer_codings(value, self.chunked) {
+                    Ok(chunked) => self.chunked = chunked,
+                    Err(e) => self.fail(e),
+                }
             }
             10 if is_name(name, b"connection") => {
                 for token in list(value) {
                     if token.eq_ignore_ascii_case(b"close") {
-                        close = true;
+                        self.close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        keep_alive = true;
+                        self.keep_alive = true;
                     }
                 }
             }
             6 if is_name(name, b"expect") => {
-                expect_continue |= trim(value).eq_ignore_ascii_case(b"100-continue");
+                self.expect_continue |= trim(value).eq_ignore_ascii_case(b"100-continue");
             }
             _ => {}
         }
     }
 
+    #[cold]
+    fn fail(&mut self, e: HttpError) {
+        self.error.get_or_insert(e);
+    }
+}
+
+/// Check a whole head of `n` bytes whose request line and field spans are
+/// in `head` and whose fields are summed up in `fields`, and fill in the
+/// rest of `head`: framing, persistence, `Expect`.
+fn check(
+    n: usize,
+    limits: &Limits,
+    head: &mut RequestHead,
+    fields: &Fields,
+) -> Result<(), HttpError> {
+    if n > limits.max_head_bytes {
+        return Err(HttpError::HeadersTooLarge);
+    }
+    let method_len = (head.method_span.end - head.method_span.start) as usize;
+    let target_len = (head.target.end - head.target.start) as usize;
+    // Both parsers allow exactly one space between the parts of the
+    // request line, so it is `method SP target SP HTTP/1.x` long.
+    if method_len + target_len + 10 > limits.max_request_line {
+        return Err(HttpError::RequestLineTooLong);
+    }
+    head.len = n;
+    if let Some(e) = fields.error {
+        return Err(e);
+    }
+
     // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that
     // lacks a Host header field and to any request with more than one.
-    if hosts > 1 {
+    if fields.hosts > 1 {
         return Err(HttpError::DuplicateHost);
     }
-    if hosts == 0 && head.version == Version::Http11 {
+    if fields.hosts == 0 && head.version == Version::Http11 {
         return Err(HttpError::MissingHost);
     }
-    head.framing = if transfer_encoding {
+    head.framing = if fields.transfer_encoding {
         // RFC 9112 §6.1: Content-Length with Transfer-Encoding may be an
         // attempt at request smuggling; refuse it rather than pick one.
         // A Transfer-Encoding in an HTTP/1.0 request is faulty framing too.
-        if length.is_some() || head.version == Version::Http10 {
+        if fields.length.is_some() || head.version == Version::Http10 {
             return Err(HttpError::LengthAndTransferEncoding);
         }
-        if !chunked {
+        if !fields.chunked {
             return Err(HttpError::BadHeader);
         }
         Framing::Chunked
     } else {
-        match length {
+        match fields.length {
             Some(n) if n > limits.max_body_bytes => return Err(HttpError::BodyTooLarge),
             Some(0) | None => Framing::None,
             Some(n) => Framing::Length(n),
         }
     };
     head.keep_alive = match head.version {
-        Version::Http11 => !close,
-        Version::Http10 => keep_alive && !close,
+        Version::Http11 => !fields.close,
+        Version::Http10 => fields.keep_alive && !fields.close,
     };
-    head.expect_continue = expect_continue && head.version == Version::Http11;
+    head.expect_continue = fields.expect_continue && head.version == Version::Http11;
     Ok(())
 }
 
@@ -667,12 +705,17 @@ fn line_done(buf: &[u8]) -> bool {
 /// unless httparse then agrees on its length and on everything recorded.
 /// For the fuzz target and the property tests.
 pub(crate) fn fast_path_agrees_with_httparse(buf: &[u8]) -> bool {
-    let mut fast = RequestHead::default();
-    let Some(n) = crate::fast::parse(buf, &mut fast) else {
+    let (mut fast, mut fast_fields) = (RequestHead::default(), Fields::default());
+    let Some(n) = crate::fast::parse(buf, &mut fast, &mut fast_fields) else {
         return false;
     };
-    let mut slow = RequestHead::default();
-    assert_eq!(parse_with_httparse(buf, &mut slow), Ok(Some(n)), "{buf:?}");
+    let (mut slow, mut slow_fields) = (RequestHead::default(), Fields::default());
+    assert_eq!(
+        parse_with_httparse(buf, &mut slow, &mut slow_fields),
+        Ok(Some(n)),
+        "{buf:?}"
+    );
+    assert_eq!(fast_fields, slow_fields, "{buf:?}");
     let recorded = |h: &RequestHead| {
         (
             h.method,
