@@ -461,7 +461,16 @@ impl Conn {
             Some(Kind::Write) => self.wrote,
             _ => self.touched,
         };
-        if !same || progress {
+        // Progress in the same wait moves its deadline only once the move
+        // is worth `lazy_by` of it: a busy keep-alive connection then
+        // changes its place in the loop's deadline lists a few times per
+        // timeout, not once per request (nginx's lazy timers, the same
+        // idea). A deadline may so pass up to that much early.
+        let lazy = |(kind, old): (Kind, Instant)| {
+            let d = timeouts.of(kind);
+            later(now, d - lazy_by(d)) < old
+        };
+        if !same || (progress && !self.timer.is_some_and(lazy)) {
             self.timer = wanted.map(|kind| (kind, later(now, timeouts.of(kind))));
         }
         self.touched = false;
@@ -795,6 +804,12 @@ impl Conn {
         bufs.read.clear();
         self.state = State::Closing { linger: true };
     }
+}
+
+/// How far progress may push a deadline of length `d` before the deadline
+/// is moved: a sixteenth of it, at most 250 ms.
+fn lazy_by(d: Duration) -> Duration {
+    (d / 16).min(Duration::from_millis(250))
 }
 
 /// `now + d`, or a time far enough away to mean "never" when a library
@@ -1303,6 +1318,26 @@ mod tests {
         assert_eq!(h.due_in(), 30 * SECOND, "a request restarts the idle wait");
         assert_eq!(h.expire(), Next::Close);
         assert_eq!(h.output(), ok("hi"), "nothing more was written");
+    }
+
+    #[test]
+    fn progress_moves_a_deadline_only_once_it_is_worth_it() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.due_in(), 30 * SECOND);
+        // 30 s idle: a move of less than 250 ms is not made.
+        h.later(Duration::from_millis(200));
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.due_in(), 30 * SECOND - Duration::from_millis(200));
+        h.later(Duration::from_millis(100));
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.due_in(), 30 * SECOND, "300 ms of progress moves it");
+        assert_eq!(h.output(), ok("hi").repeat(3));
+        assert_eq!(
+            lazy_by(Duration::from_millis(300)),
+            Duration::from_micros(18_750)
+        );
+        assert_eq!(lazy_by(60 * SECOND), Duration::from_millis(250));
     }
 
     #[test]
