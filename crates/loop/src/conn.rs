@@ -483,6 +483,9 @@ impl Conn {
         bufs: &mut Buffers,
         shared: &mut Shared<'_>,
     ) -> Next {
+        if let Some(next) = self.drive_usual(io, bufs, shared) {
+            return next;
+        }
         loop {
             if let State::Lingering { dropped, .. } = &mut self.state {
                 return linger(io, &mut bufs.read, dropped);
@@ -587,6 +590,81 @@ impl Conn {
                 Err(e) => return self.fail(&e),
             }
         }
+    }
+
+    /// The usual event of a keep-alive connection, in one pass: it waits
+    /// for a request with nothing unread and nothing owed, and the socket
+    /// has bytes. Read them, answer the whole requests among them, write the
+    /// answers: the steps the general loop of [`Conn::drive`] takes in the
+    /// same order, without its checks for what is not the case.
+    ///
+    /// `Some` when that settled the event. `None` hands whatever is left (a
+    /// partial request, output the socket did not take, a closing
+    /// connection, a file body, TLS, anything less usual) to the general
+    /// loop, which picks up from the state this leaves.
+    #[inline]
+    fn drive_usual(
+        &mut self,
+        io: &mut impl Transport,
+        bufs: &mut Buffers,
+        shared: &mut Shared<'_>,
+    ) -> Option<Next> {
+        let usual = matches!(self.state, State::Head { .. })
+            && self.read_ready
+            && !self.write_blocked
+            && !self.peer_closed
+            && !self.draining
+            && self.file.is_none()
+            && bufs.write.is_empty()
+            && bufs.read.unconsumed().is_empty()
+            && !io.pending();
+        if !usual {
+            return None;
+        }
+        let spare = bufs.read.spare();
+        let room = spare.len();
+        match io.read(spare) {
+            Ok(0) => {
+                self.peer_closed = true;
+                self.read_ready = false;
+                return None;
+            }
+            Ok(n) => {
+                bufs.read.filled(n);
+                if self.fresh {
+                    self.fresh = false;
+                    self.touched = true;
+                }
+                self.read_ready = n == room || self.read_closed || !io.short_read_drains();
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.read_ready = false;
+                return Some(Next::Wait);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => return None,
+            Err(e) => return Some(self.fail(&e)),
+        }
+        self.answer(bufs, shared);
+        if bufs.write.is_empty() {
+            return None;
+        }
+        match flush(io, bufs) {
+            Ok(done) => self.write_blocked = !done,
+            Err(e) => return Some(self.fail(&e)),
+        }
+        self.wrote |= bufs.written > 0;
+        if self.write_blocked
+            || self.read_ready
+            || self.stalled
+            || self.file.is_some()
+            || io.pending()
+            || !matches!(self.state, State::Head { .. })
+        {
+            return None;
+        }
+        bufs.write.clear();
+        bufs.written = 0;
+        Some(Next::Wait)
     }
 
     /// Read the next piece of the file body onto the end of the write
