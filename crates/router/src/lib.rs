@@ -10,7 +10,9 @@
 //!   final tail `{name...}` (the rest of the path). Literal text beats a
 //!   parameter, which beats a tail. Matching walks a tree one segment at a
 //!   time: its cost does not grow with the number of routes, and it
-//!   allocates nothing.
+//!   allocates nothing. Paths that literal-only patterns match skip the
+//!   walk: their answers are worked out from the tree once, at build
+//!   time.
 //! - [`Params`] hands a handler its parameters, percent-decoded after
 //!   matching, so `%2F` never splits a segment.
 //! - The router answers by itself what no handler should have to: `404`,
@@ -54,6 +56,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+mod exact;
 mod json;
 mod methods;
 pub mod middleware;

@@ -26,6 +26,12 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
+    /// No parameters: what a route with literal segments only gets.
+    pub(crate) const NONE: Params<'static> = Params {
+        names: &[],
+        values: &[],
+    };
+
     /// Parameters named `names` (the pattern's order) with `values`.
     pub(crate) fn new(names: &'a [Box<str>], values: &'a [&'a str]) -> Params<'a> {
         debug_assert_eq!(names.len(), values.len());

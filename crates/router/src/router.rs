@@ -2,10 +2,12 @@
 //! router gives by itself (`404`, `405`, `OPTIONS`, `HEAD`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use netrunner_wire::{Method, Request, Response, Status};
 
 use crate::error::RouteError;
+use crate::exact::{Answer, Exact};
 use crate::methods::MethodSet;
 use crate::middleware::{Middleware, Next};
 use crate::params::Params;
@@ -28,7 +30,7 @@ impl<F> Handler for F where F: Fn(&Request<'_>, &Params<'_>) -> Response + Send 
 ///
 /// [`build`]: RouterBuilder::build
 pub struct RouterBuilder {
-    root: Node<Box<dyn Handler>>,
+    root: Node<Arc<dyn Handler>>,
     middleware: Vec<Box<dyn Middleware>>,
     methods: MethodSet,
     routes: Vec<String>,
@@ -68,7 +70,7 @@ impl RouterBuilder {
         if self.error.is_some() {
             return self;
         }
-        match self.root.insert(method, pattern, Box::new(handler)) {
+        match self.root.insert(method, pattern, Arc::new(handler)) {
             Ok(()) => {
                 self.methods.insert(method);
                 self.routes
@@ -119,6 +121,7 @@ impl RouterBuilder {
             return Err(e);
         }
         Ok(Router {
+            exact: Exact::new(&self.root),
             root: self.root,
             middleware: self.middleware,
             methods: self.methods,
@@ -143,8 +146,15 @@ impl fmt::Debug for RouterBuilder {
 /// [`Router::handle`] is the whole interface to the server: a request in, a
 /// response out. The router never sees a socket and makes no heap
 /// allocation to route a request.
+///
+/// **Implementation notes**: a path that a pattern of literal segments only
+/// matches (`/plaintext`) is looked up in a table made by
+/// [`RouterBuilder::build`] from the tree's own answers, method by method;
+/// any other path, or a method that a parameter route answers on that
+/// path, walks the tree.
 pub struct Router {
-    root: Node<Box<dyn Handler>>,
+    exact: Exact<Arc<dyn Handler>>,
+    root: Node<Arc<dyn Handler>>,
     middleware: Vec<Box<dyn Middleware>>,
     methods: MethodSet,
     routes: Vec<String>,
@@ -189,14 +199,44 @@ impl Router {
         }
     }
 
+    /// The routes, inside the middleware: the exact-path table first, the
+    /// tree when the table does not settle it.
+    ///
+    /// Out of line, and so are the slow paths it leaves by (`pathless`,
+    /// `refuse`, `walk`): `GET /plaintext` then costs a hash, an integer
+    /// compare or two and a jump to the handler.
+    #[inline(never)]
     fn dispatch(&self, req: &Request<'_>) -> Response {
         let method = req.method();
         let Some(path) = origin_path(req.path()) else {
-            if req.path() == "*" && method == Method::Options {
-                return allow(Response::new(Status::NO_CONTENT), self.methods);
-            }
-            return Response::error(Status::NOT_FOUND);
+            return self.pathless(method, req.path());
         };
+        if let Some(entry) = self.exact.get(path) {
+            match entry.answer(method) {
+                Answer::Route(handler) => return handler(req, &Params::NONE),
+                Answer::Refuse => return refuse(method, entry.allowed()),
+                Answer::Tree => {}
+            }
+        }
+        self.walk(method, path, req)
+    }
+
+    /// Answer a target with no path: `OPTIONS *` lists every method of the
+    /// router, anything else is not found. Out of line, like
+    /// [`Router::walk`].
+    #[cold]
+    #[inline(never)]
+    fn pathless(&self, method: Method, target: &str) -> Response {
+        if target == "*" && method == Method::Options {
+            return allow(Response::new(Status::NO_CONTENT), self.methods);
+        }
+        Response::error(Status::NOT_FOUND)
+    }
+
+    /// Answer `req` by walking the tree for `path`. Out of line, so that
+    /// the exact-path table's hits pay nothing for it.
+    #[inline(never)]
+    fn walk(&self, method: Method, path: &str, req: &Request<'_>) -> Response {
         let answered = self.root.find(path, &mut |endpoint, values| {
             let route = endpoint.route(method)?;
             let params = Params::new(&route.names, values);
@@ -209,17 +249,9 @@ impl Router {
             return res;
         }
         // No handler: is the path known at all, and to which methods?
-        let mut known: Option<MethodSet> = None;
-        self.root.find(path, &mut |endpoint, _| {
-            known = Some(known.unwrap_or_default().union(endpoint.methods()));
-            None::<()>
-        });
-        match known {
+        match self.root.allowed(path) {
             None => Response::error(Status::NOT_FOUND),
-            Some(methods) if method == Method::Options => {
-                allow(Response::new(Status::NO_CONTENT), methods)
-            }
-            Some(methods) => allow(Response::error(Status::METHOD_NOT_ALLOWED), methods),
+            Some(methods) => refuse(method, methods),
         }
     }
 }
@@ -237,13 +269,34 @@ fn allow(res: Response, methods: MethodSet) -> Response {
     res.with_header("Allow", methods.allow())
 }
 
+/// The answer for a known path with no route for `method`: `204` with
+/// `Allow` for `OPTIONS`, `405` with `Allow` for anything else. Out of
+/// line, to keep the hot path of [`Router::dispatch`] short.
+#[inline(never)]
+fn refuse(method: Method, methods: MethodSet) -> Response {
+    if method == Method::Options {
+        allow(Response::new(Status::NO_CONTENT), methods)
+    } else {
+        allow(Response::error(Status::METHOD_NOT_ALLOWED), methods)
+    }
+}
+
 /// The path to route for a request path: itself in origin form (`/x`), the
 /// path after the authority in absolute form (`http://host/x` gives `/x`,
 /// `http://host` gives `/`), `None` for anything else (`*`, authority form).
+#[inline]
 pub(crate) fn origin_path(path: &str) -> Option<&str> {
     if path.starts_with('/') {
         return Some(path);
     }
+    absolute_path(path)
+}
+
+/// [`origin_path`] for anything but origin form: out of line, so that the
+/// common case is one comparison wherever it is inlined.
+#[cold]
+#[inline(never)]
+fn absolute_path(path: &str) -> Option<&str> {
     // RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
     let (scheme, rest) = path.split_once("://")?;
     let mut chars = scheme.chars();
@@ -580,6 +633,264 @@ mod tests {
             .build()
             .unwrap();
         check(&r, "GET", "/x/9", 200, "9");
+    }
+
+    /// A handler that names its method, pattern and parameters, so that
+    /// two routers agree only if the same route answered.
+    fn naming(method: Method, pattern: &str) -> impl Handler {
+        let name = format!("{} {pattern}", method.as_str().unwrap_or_default());
+        move |_: &Request<'_>, params: &Params<'_>| {
+            let values: Vec<String> = params.iter().map(|(n, v)| format!(" {n}={v}")).collect();
+            Response::text_owned(Status::OK, format!("{name}{}", values.concat()))
+        }
+    }
+
+    fn naming_router(routes: &[(Method, &str)]) -> Result<Router, RouteError> {
+        routes
+            .iter()
+            .fold(Router::new(), |b, &(m, p)| b.route(m, p, naming(m, p)))
+            .build()
+    }
+
+    /// Every method sent in the comparisons, `Other` (`FROB`) included.
+    const SENT: [&str; 10] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "FROB",
+    ];
+
+    /// Answer every `SENT` method on every target with the exact-path
+    /// table and without it (the tree alone), and require the same
+    /// response. Gives how many requests the table settled by itself.
+    fn check_table_agrees(routes: &[(Method, &str)], targets: &[&str]) -> usize {
+        let fast = naming_router(routes).unwrap();
+        let mut slow = naming_router(routes).unwrap();
+        slow.exact = Exact::default();
+        let mut settled = 0;
+        for method in SENT {
+            for &target in targets {
+                let expected = call(&slow, method, target);
+                let got = call(&fast, method, target);
+                assert_eq!(got, expected, "{method} {target} with {routes:?}");
+                let hit = origin_path(target)
+                    .and_then(|path| fast.exact.get(path))
+                    .map(|entry| entry.answer(Method::from_token(method)));
+                if matches!(hit, Some(Answer::Route(_) | Answer::Refuse)) {
+                    settled += 1;
+                }
+            }
+        }
+        settled
+    }
+
+    /// Paths for the comparisons: literal paths, paths that also match a
+    /// parameter or a tail, encoded segments, near misses, long paths that
+    /// share a table key, absolute form and `*`.
+    const TARGETS: &[&str] = &[
+        "/",
+        "//",
+        "/a",
+        "/a/",
+        "/a/b",
+        "/a/b/",
+        "/a/b/c",
+        "/a/b/d",
+        "/a/c",
+        "/a/c/c",
+        "/a/%62",
+        "/a/b%2Fc",
+        "/a/%FF",
+        "/a/%zz/c",
+        "/x",
+        "/x/b",
+        "/plaintext",
+        "/plaintext/",
+        "/plaintex",
+        "/plaintext?x=1",
+        "/json",
+        "/json/echo",
+        "/json/other",
+        "/longprefix-AAAA-suffix!",
+        "/longprefix-BBBB-suffix!",
+        "/longprefix-CCCC-suffix!",
+        "/longprefix-AAAA-suffix",
+        "/sixteen-bytes-x",
+        "/seventeen-bytesx",
+        "/seventeXn-bytesx",
+        "http://example.com/plaintext",
+        "http://example.com/a/b",
+        "http://example.com",
+        "*",
+    ];
+
+    #[test]
+    fn exact_table_agrees_with_the_tree() {
+        use Method::*;
+        let tables: &[&[(Method, &str)]] = &[
+            // The default application's shape.
+            &[
+                (Get, "/"),
+                (Get, "/plaintext"),
+                (Get, "/json"),
+                (Post, "/json/echo"),
+                (Get, "/hello/{name}"),
+                (Get, "/static/{path...}"),
+            ],
+            // A literal path that a parameter and a tail also match, with
+            // other methods: 405s gather `Allow` from all three, and PUT
+            // and DELETE on `/a/b` go to the parameter and the tail.
+            &[
+                (Post, "/a/b"),
+                (Put, "/a/{x}"),
+                (Delete, "/a/{x...}"),
+                (Get, "/a/b/c"),
+                (Patch, "/a/{x}/c"),
+            ],
+            // Same methods everywhere: the literal wins.
+            &[
+                (Get, "/a/b"),
+                (Get, "/a/{x}"),
+                (Get, "/a/{x...}"),
+                (Get, "/{x...}"),
+            ],
+            // HEAD and OPTIONS routes of their own, next to GET.
+            &[
+                (Get, "/plaintext"),
+                (Head, "/plaintext"),
+                (Get, "/json"),
+                (Options, "/json"),
+                (Options, "/{x...}"),
+                (Head, "/a/{x}"),
+            ],
+            // HEAD falls back to a GET parameter route when the literal
+            // has only POST.
+            &[(Post, "/x"), (Get, "/{x}"), (Get, "/x/b")],
+            // Encoded segments are compared as sent.
+            &[(Get, "/a/%62"), (Get, "/a/b%2Fc"), (Get, "/a/{x}")],
+            // Long paths with one key, the 16-byte boundary, a trailing
+            // slash and the empty segment.
+            &[
+                (Get, "/longprefix-AAAA-suffix!"),
+                (Post, "/longprefix-BBBB-suffix!"),
+                (Get, "/sixteen-bytes-x"),
+                (Get, "/seventeen-bytesx"),
+                (Get, "/a/b/"),
+                (Get, "/"),
+                (Get, "/{x}/"),
+            ],
+            // A root tail takes everything the literals do not.
+            &[(Get, "/plaintext"), (Post, "/{all...}")],
+        ];
+        for routes in tables {
+            let settled = check_table_agrees(routes, TARGETS);
+            assert!(settled > 0, "the table settled nothing for {routes:?}");
+        }
+    }
+
+    #[test]
+    fn exact_table_agrees_on_generated_tables() {
+        const PATTERNS: [&str; 16] = [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b",
+            "/a/b/c",
+            "/a/{x}",
+            "/a/{x}/c",
+            "/a/{x...}",
+            "/{x}",
+            "/{x}/b",
+            "/{x...}",
+            "/a/%62",
+            "/plaintext",
+            "/json/echo",
+            "/longprefix-AAAA-suffix!",
+            "/longprefix-BBBB-suffix!",
+        ];
+        const METHODS: [Method; 7] = [
+            Method::Get,
+            Method::Head,
+            Method::Post,
+            Method::Put,
+            Method::Delete,
+            Method::Options,
+            Method::Patch,
+        ];
+        // xorshift64: the same tables on every run.
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut settled = 0;
+        for _ in 0..60 {
+            let mut routes: Vec<(Method, &str)> = Vec::new();
+            for _ in 0..(2 + next() % 10) {
+                let method = METHODS[(next() % 7) as usize];
+                let pattern = PATTERNS[(next() % 16) as usize];
+                // Keep the table buildable: one route per method and shape.
+                if naming_router(&[routes.as_slice(), &[(method, pattern)]].concat()).is_ok() {
+                    routes.push((method, pattern));
+                }
+            }
+            settled += check_table_agrees(&routes, TARGETS);
+        }
+        assert!(settled > 0);
+    }
+
+    #[test]
+    fn exact_table_holds_literal_paths() {
+        let r = app();
+        for path in ["/", "/plaintext", "/hello/me", "/echo"] {
+            assert!(r.exact.get(path).is_some(), "{path}");
+        }
+        for path in ["/hello/bob", "/files/x", "/items/1", "/hello"] {
+            assert!(r.exact.get(path).is_none(), "{path}");
+        }
+        let entry = r.exact.get("/plaintext").unwrap();
+        assert!(matches!(entry.answer(Method::Get), Answer::Route(_)));
+        assert!(matches!(entry.answer(Method::Head), Answer::Route(_)));
+        assert!(matches!(entry.answer(Method::Post), Answer::Refuse));
+        // `/hello/me` is literal for GET; no other method has a route.
+        let entry = r.exact.get("/hello/me").unwrap();
+        assert!(matches!(entry.answer(Method::Get), Answer::Route(_)));
+        assert_eq!(entry.allowed().allow(), "GET, HEAD, OPTIONS");
+    }
+
+    #[test]
+    fn middleware_sees_every_answer_in_order() {
+        let tag = |name: &'static str| {
+            move |req: &Request<'_>, next: Next<'_>| next(req).with_header("X-Seen", name)
+        };
+        let r = Router::new()
+            .get("/plaintext", |_: &Request<'_>, _: &_| {
+                Response::text(Status::OK, "Hello, World!")
+            })
+            .get("/a/{x}", echo_params)
+            .wrap(tag("outer"))
+            .wrap(tag("inner"))
+            .build()
+            .unwrap();
+        for (method, target, status) in [
+            ("GET", "/plaintext", 200),
+            ("HEAD", "/plaintext", 200),
+            ("POST", "/plaintext", 405),
+            ("OPTIONS", "/plaintext", 204),
+            ("GET", "/a/1", 200),
+            ("GET", "/nope", 404),
+            ("OPTIONS", "*", 204),
+        ] {
+            let res = call(&r, method, target);
+            assert_eq!(res.status.code(), status, "{method} {target}");
+            let seen: Vec<&str> = res
+                .headers
+                .iter()
+                .filter(|(n, _)| n == "X-Seen")
+                .map(|(_, v)| &**v)
+                .collect();
+            // The inner one's answer reaches the outer one.
+            assert_eq!(seen, ["inner", "outer"], "{method} {target}");
+        }
     }
 
     #[test]

@@ -184,6 +184,38 @@ impl<T> Node<T> {
             .map(|i| &self.statics[i].1)
     }
 
+    /// The methods of every endpoint that matches `path`, whichever its
+    /// precedence: what `Allow` lists. `None` when no pattern matches.
+    pub(crate) fn allowed(&self, path: &str) -> Option<MethodSet> {
+        let mut known: Option<MethodSet> = None;
+        self.find(path, &mut |endpoint, _| {
+            known = Some(known.unwrap_or_default().union(endpoint.methods()));
+            None::<()>
+        });
+        known
+    }
+
+    /// Every path that reaches an endpoint through literal segments only:
+    /// `/a/b` for the pattern `/a/b`, `/` for `/`. Unordered.
+    pub(crate) fn literal_paths(&self) -> Vec<String> {
+        let mut paths = Vec::new();
+        self.collect_literal_paths(&mut String::new(), &mut paths);
+        paths
+    }
+
+    fn collect_literal_paths(&self, prefix: &mut String, paths: &mut Vec<String>) {
+        for (literal, child) in &self.statics {
+            let len = prefix.len();
+            prefix.push('/');
+            prefix.push_str(literal);
+            if child.endpoint.is_some() {
+                paths.push(prefix.clone());
+            }
+            child.collect_literal_paths(prefix, paths);
+            prefix.truncate(len);
+        }
+    }
+
     /// Walk the endpoints that match `path` (which starts with `/`), in
     /// precedence order, until `visit` returns `Some`. `visit` gets each
     /// endpoint with the raw values of its parameters in pattern order.
@@ -391,6 +423,29 @@ mod tests {
                 pattern: "/x".into()
             })
         );
+    }
+
+    #[test]
+    fn literal_paths_and_allowed() {
+        let t = tree(&[
+            (Method::Get, "/"),
+            (Method::Get, "/a/b/"),
+            (Method::Post, "/a/b"),
+            (Method::Put, "/a/{x}"),
+            (Method::Get, "/a/{x}/c"),
+            (Method::Delete, "/s/{rest...}"),
+            (Method::Patch, "/s/x"),
+        ]);
+        let mut paths = t.literal_paths();
+        paths.sort();
+        assert_eq!(paths, ["/", "/a/b", "/a/b/", "/s/x"]);
+        let allow = |path: &str| t.allowed(path).map(MethodSet::allow);
+        assert_eq!(allow("/a/b").as_deref(), Some("POST, PUT, OPTIONS"));
+        assert_eq!(allow("/a/b/c").as_deref(), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(allow("/s/x").as_deref(), Some("DELETE, OPTIONS, PATCH"));
+        assert_eq!(allow("/a/b/").as_deref(), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(allow("/a"), None);
+        assert_eq!(allow(""), None);
     }
 
     #[test]
