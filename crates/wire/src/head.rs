@@ -50,6 +50,7 @@ impl Span {
         &buf[self.start as usize..self.end as usize]
     }
 
+    #[inline]
     fn str<'a>(&self, buf: &'a [u8]) -> &'a str {
         // Every span of a `RequestHead` over text fields (method, target, header
         // names) was cut from a `&str` httparse validated, at char boundaries;
@@ -61,6 +62,7 @@ impl Span {
 /// `bytes` as text, if they are UTF-8. Request targets and field names are
 /// nearly always ASCII, which is checked word by word; `str::from_utf8` runs
 /// only for the rest, as it costs several times more on short strings.
+#[inline]
 pub(crate) fn ascii_or_utf8(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         // SAFETY: every ASCII byte sequence is valid UTF-8 (each byte is

@@ -39,6 +39,7 @@ pub struct Request<'a> {
 impl<'a> Request<'a> {
     /// A request from a head, the buffer it was parsed from (starting where
     /// the head starts), and the decoded body.
+    #[inline]
     pub fn new(head: &'a RequestHead, buf: &'a [u8], body: &'a [u8]) -> Request<'a> {
         let target = head.target(buf);
         let path_len = head.path_len().min(target.len());
@@ -54,6 +55,7 @@ impl<'a> Request<'a> {
     }
 
     /// The same request, marked as received over TLS (or not).
+    #[inline]
     pub fn with_tls(self, tls: bool) -> Request<'a> {
         Request { tls, ..self }
     }
@@ -64,6 +66,7 @@ impl<'a> Request<'a> {
     }
 
     /// The same request, with the peer's address.
+    #[inline]
     pub fn with_peer(self, peer: SocketAddr) -> Request<'a> {
         Request {
             peer: Some(peer),
