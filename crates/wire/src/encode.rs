@@ -8,7 +8,7 @@ use std::fmt;
 use netrunner_error::Status;
 
 use crate::head::Version;
-use crate::response::Response;
+use crate::response::{Body, Response};
 
 /// The `Date` field value in IMF-fixdate (RFC 9110 §5.6.7), formatted at
 /// most once per second.
@@ -172,17 +172,23 @@ fn body_length(res: &Response) -> BodyLength {
 /// The longest head [`HeadCache`] keeps.
 const CACHED_HEAD_MAX: usize = 176;
 
+/// The longest `'static` body [`HeadCache`] keeps after its head.
+const CACHED_BODY_MAX: usize = 128;
+
 /// How many heads [`HeadCache`] keeps.
 const CACHED_HEADS: usize = 8;
 
 /// Encoded heads of the responses a server sends over and over (the same
 /// status, content type and length, no fields of their own), so that each
-/// is formatted once per `Date` second rather than once per request.
+/// is formatted once per `Date` second rather than once per request; a
+/// short `'static` body is kept after its head, so that such a response
+/// is one copy.
 ///
 /// [`HeadCache::encode_response`] writes exactly the bytes of
 /// [`encode_response`]. A response is kept only when its content type is
-/// `'static` (it is known by its address) and it has no other fields; a
-/// head is reused only within the second of the `Date` it was written with.
+/// `'static` (it is known by its address, as a kept body is) and it has no
+/// other fields; a head is reused only within the second of the `Date` it
+/// was written with.
 ///
 /// ```
 /// use netrunner_wire::{encode_response, HeadCache, HttpDate, Response, ResponseContext, Status, Version};
@@ -206,15 +212,18 @@ pub struct HeadCache {
 struct CachedHead {
     key: HeadKey,
     len: usize,
-    bytes: [u8; CACHED_HEAD_MAX],
+    bytes: [u8; CACHED_HEAD_MAX + CACHED_BODY_MAX],
 }
 
-/// Everything a cached head depends on.
+/// Everything a cached head (and body) depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct HeadKey {
     /// The `Date` second; `u64::MAX` for an empty slot.
     secs: u64,
     body_len: u64,
+    /// The address of the `'static` body kept after the head; 0 when only
+    /// the head is kept.
+    body: usize,
     /// Address and length of the `'static` content type; `(0, 0)` for none.
     content_type: (usize, usize),
     status: u16,
@@ -234,9 +243,16 @@ impl HeadKey {
             Some(std::borrow::Cow::Borrowed(text)) => (text.as_ptr() as usize, text.len()),
             Some(std::borrow::Cow::Owned(_)) => return None,
         };
+        let (body, body_len) = match res.body {
+            Body::Static(bytes) if bytes.len() <= CACHED_BODY_MAX && sends_body(res, cx) => {
+                (bytes.as_ptr() as usize, bytes.len() as u64)
+            }
+            ref other => (0, other.len()),
+        };
         Some(HeadKey {
             secs: date.secs,
-            body_len: res.body.len(),
+            body_len,
+            body,
             content_type,
             status: res.status.code(),
             version: cx.version,
@@ -269,21 +285,23 @@ impl HeadCache {
             key: HeadKey {
                 secs: u64::MAX,
                 body_len: 0,
+                body: 0,
                 content_type: (0, 0),
                 status: 0,
                 version: Version::Http11,
                 keep_alive: false,
             },
             len: 0,
-            bytes: [0; CACHED_HEAD_MAX],
+            bytes: [0; CACHED_HEAD_MAX + CACHED_BODY_MAX],
         };
         HeadCache {
             heads: [empty; CACHED_HEADS],
         }
     }
 
-    /// [`encode_response`], with the head copied from the cache when the
-    /// same head was written before in this `Date` second.
+    /// [`encode_response`], with the head (and a short `'static` body)
+    /// copied from the cache when the same was written before in this
+    /// `Date` second.
     pub fn encode_response(
         &mut self,
         res: &Response,
@@ -294,26 +312,33 @@ impl HeadCache {
         let Some(key) = HeadKey::of(res, cx, date) else {
             return encode_response(res, cx, date, dst);
         };
-        let body = if sends_body(res, cx) {
-            res.body.as_bytes()
-        } else {
-            b""
-        };
         let cached = &mut self.heads[key.slot()];
         if cached.key == key {
-            dst.reserve(cached.len + body.len());
             dst.extend_from_slice(&cached.bytes[..cached.len]);
-        } else {
-            let mark = dst.len();
-            encode_head(res, body_length(res), cx, date, dst);
-            let head = &dst[mark..];
-            if head.len() <= CACHED_HEAD_MAX {
-                cached.key = key;
-                cached.len = head.len();
-                cached.bytes[..head.len()].copy_from_slice(head);
+            if key.body == 0 && sends_body(res, cx) {
+                dst.extend_from_slice(res.body.as_bytes());
             }
+            return;
         }
-        dst.extend_from_slice(body);
+        let mark = dst.len();
+        encode_response(res, cx, date, dst);
+        let written = &dst[mark..];
+        // What is kept: the head, and the body when the key says so.
+        let kept = if key.body == 0 {
+            written.len()
+                - if sends_body(res, cx) {
+                    res.body.as_bytes().len()
+                } else {
+                    0
+                }
+        } else {
+            written.len()
+        };
+        if kept <= cached.bytes.len() && (key.body != 0 || kept <= CACHED_HEAD_MAX) {
+            cached.key = key;
+            cached.len = kept;
+            cached.bytes[..kept].copy_from_slice(&written[..kept]);
+        }
     }
 }
 
@@ -837,7 +862,9 @@ mod tests {
         let responses = || {
             let mut all = vec![
                 Response::text(Status::OK, "hi"),
+                Response::text(Status::OK, "ho"),
                 Response::text(Status::OK, "hello"),
+                Response::text(Status::OK, &"long body ".repeat(20).leak()[..]),
                 Response::text(Status::NOT_FOUND, "hi"),
                 Response::with_body(Status::OK, "text/plain", Body::Static(b"Hello, World!")),
                 Response::with_body(Status::OK, "application/json", Body::Static(b"{}")),

@@ -237,6 +237,7 @@ impl RequestHead {
     pub(crate) fn method_str<'a>(&self, buf: &'a [u8]) -> &'a str {
         self.method_span.str(buf)
     }
+    #[inline]
     pub(crate) fn target<'a>(&self, buf: &'a [u8]) -> &'a str {
         self.target.str(buf)
     }
