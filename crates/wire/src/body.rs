@@ -40,13 +40,25 @@ pub struct BodyDecoder {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Length {
-        remaining: u64,
-    },
-    Chunked {
-        state: ChunkedState,
-        metadata: usize,
-    },
+    Length { remaining: u64 },
+    Chunked(Chunked),
+}
+
+/// A chunked body part way through: where it is, and the metadata bytes
+/// (extensions and trailer fields) seen so far.
+///
+/// **Implementation notes.** [`ChunkedState`] and [`step`] are the whole
+/// grammar, one byte at a time, and decide every input. Whole lines in the
+/// buffer (the usual case) take [`Chunked::decode`]'s fast paths instead:
+/// [`size_line`] and [`trailer_line`] scan a line at once and accept only a
+/// line that stepping would accept, ending in the same state with the same
+/// counts; anything else (a line cut short by the end of the buffer, a
+/// malformed line, a limit reached, 16 hex digits or more) goes to
+/// [`Chunked::step_bytes`], so errors and their order are the stepper's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunked {
+    state: ChunkedState,
+    metadata: usize,
 }
 
 /// Where a chunked decoder is in `chunked-body` (RFC 9112 §7.1):
@@ -65,8 +77,6 @@ enum ChunkedState {
     Size { size: u64, digits: u8 },
     /// After the size, in whitespace or an extension.
     Ext { size: u64, at: ExtAt },
-    /// In a quoted-string extension value.
-    ExtQuoted { size: u64, escaped: bool },
     /// After the CR of the size line.
     SizeLf { size: u64 },
     /// In chunk data.
@@ -103,6 +113,10 @@ enum ExtAt {
     ValueStart,
     /// In a token value.
     Value,
+    /// In a quoted-string value.
+    Quoted,
+    /// In a quoted-string value, after a backslash.
+    QuotedEscape,
 }
 
 impl BodyDecoder {
@@ -112,10 +126,10 @@ impl BodyDecoder {
         let kind = match framing {
             Framing::None => Kind::Length { remaining: 0 },
             Framing::Length(n) => Kind::Length { remaining: n },
-            Framing::Chunked => Kind::Chunked {
+            Framing::Chunked => Kind::Chunked(Chunked {
                 state: ChunkedState::SizeStart,
                 metadata: 0,
-            },
+            }),
         };
         BodyDecoder {
             kind,
@@ -129,10 +143,10 @@ impl BodyDecoder {
         matches!(
             self.kind,
             Kind::Length { remaining: 0 }
-                | Kind::Chunked {
+                | Kind::Chunked(Chunked {
                     state: ChunkedState::Done,
                     ..
-                }
+                })
         )
     }
 
@@ -164,44 +178,127 @@ impl BodyDecoder {
                     done: *remaining == 0,
                 })
             }
-            Kind::Chunked { state, metadata } => {
-                let mut pos = 0;
-                while pos < src.len() && *state != ChunkedState::Done {
-                    if let ChunkedState::Data { remaining } = state {
-                        let take = (*remaining).min((src.len() - pos) as u64) as usize;
-                        dst.extend_from_slice(&src[pos..pos + take]);
-                        pos += take;
-                        *remaining -= take as u64;
-                        if *remaining == 0 {
-                            *state = ChunkedState::DataCr;
-                        }
-                        continue;
-                    }
-                    *state = step(*state, src[pos], self.received, self.limit)?;
-                    if let ChunkedState::Data { remaining } = *state {
-                        self.received += remaining;
-                    }
-                    if is_metadata(*state) {
-                        *metadata += 1;
-                        if *metadata > MAX_CHUNK_METADATA {
-                            return Err(HttpError::BadChunk);
-                        }
-                    }
-                    pos += 1;
-                }
+            Kind::Chunked(chunked) => {
+                let consumed = chunked.decode(src, dst, &mut self.received, self.limit)?;
                 Ok(Decoded {
-                    consumed: pos,
-                    done: *state == ChunkedState::Done,
+                    consumed,
+                    done: chunked.state == ChunkedState::Done,
                 })
             }
         }
     }
 }
 
+impl Chunked {
+    /// Decode what `src` holds of the body; the number of bytes used.
+    /// `received` counts the body bytes, refused past `limit`.
+    fn decode(
+        &mut self,
+        src: &[u8],
+        dst: &mut Vec<u8>,
+        received: &mut u64,
+        limit: u64,
+    ) -> Result<usize, HttpError> {
+        let mut pos = 0;
+        while pos < src.len() {
+            let rest = &src[pos..];
+            pos += match self.state {
+                ChunkedState::Data { remaining } => {
+                    let take = remaining.min(rest.len() as u64) as usize;
+                    dst.extend_from_slice(&rest[..take]);
+                    let left = remaining - take as u64;
+                    if left > 0 {
+                        self.state = ChunkedState::Data { remaining: left };
+                        take
+                    } else if rest[take..].starts_with(b"\r\n") {
+                        // The CRLF after the data, whole.
+                        self.state = ChunkedState::SizeStart;
+                        take + 2
+                    } else {
+                        self.state = ChunkedState::DataCr;
+                        take
+                    }
+                }
+                ChunkedState::SizeStart => match size_line(rest) {
+                    Some(line)
+                        if received.saturating_add(line.size) <= limit
+                            && self.metadata + line.ext <= MAX_CHUNK_METADATA =>
+                    {
+                        self.metadata += line.ext;
+                        self.state = if line.size == 0 {
+                            ChunkedState::TrailerStart
+                        } else {
+                            *received += line.size;
+                            ChunkedState::Data {
+                                remaining: line.size,
+                            }
+                        };
+                        line.len
+                    }
+                    _ => self.step_bytes(rest, received, limit)?,
+                },
+                ChunkedState::TrailerStart => {
+                    if rest.starts_with(b"\r\n") {
+                        self.state = ChunkedState::Done;
+                        return Ok(pos + 2);
+                    }
+                    match trailer_line(rest) {
+                        Some(len) if self.metadata + len <= MAX_CHUNK_METADATA => {
+                            self.metadata += len;
+                            len + 2
+                        }
+                        _ => self.step_bytes(rest, received, limit)?,
+                    }
+                }
+                ChunkedState::Done => break,
+                _ => self.step_bytes(rest, received, limit)?,
+            };
+        }
+        Ok(pos)
+    }
+
+    /// Step through `src` a byte at a time, at least one byte, until the
+    /// state is one that [`Chunked::decode`] handles at speed (chunk data,
+    /// or the start of a line) or `src` runs out; the number of bytes used.
+    /// Lines split across reads and every malformed or over-limit line come
+    /// here.
+    #[cold]
+    #[inline(never)]
+    fn step_bytes(
+        &mut self,
+        src: &[u8],
+        received: &mut u64,
+        limit: u64,
+    ) -> Result<usize, HttpError> {
+        for (i, &b) in src.iter().enumerate() {
+            self.state = step(self.state, b, *received, limit)?;
+            if let ChunkedState::Data { remaining } = self.state {
+                *received += remaining;
+            }
+            if is_metadata(self.state) {
+                self.metadata += 1;
+                if self.metadata > MAX_CHUNK_METADATA {
+                    return Err(HttpError::BadChunk);
+                }
+            }
+            if matches!(
+                self.state,
+                ChunkedState::SizeStart
+                    | ChunkedState::Data { .. }
+                    | ChunkedState::TrailerStart
+                    | ChunkedState::Done
+            ) {
+                return Ok(i + 1);
+            }
+        }
+        Ok(src.len())
+    }
+}
+
 fn is_metadata(state: ChunkedState) -> bool {
     matches!(
         state,
-        ChunkedState::Ext { .. } | ChunkedState::ExtQuoted { .. } | ChunkedState::Trailer { .. }
+        ChunkedState::Ext { .. } | ChunkedState::Trailer { .. }
     )
 }
 
@@ -228,34 +325,6 @@ fn step(state: ChunkedState, b: u8, received: u64, limit: u64) -> Result<Chunked
             None => return extension(size, ExtAt::Between, b, received, limit),
         },
         Ext { size, at } => return extension(size, at, b, received, limit),
-        ExtQuoted {
-            size,
-            escaped: true,
-        } => match b {
-            b'\t' | b' '..=b'~' | 0x80..=0xff => ExtQuoted {
-                size,
-                escaped: false,
-            },
-            _ => return Err(HttpError::BadChunk),
-        },
-        ExtQuoted {
-            size,
-            escaped: false,
-        } => match b {
-            b'"' => Ext {
-                size,
-                at: ExtAt::Between,
-            },
-            b'\\' => ExtQuoted {
-                size,
-                escaped: true,
-            },
-            b'\t' | b' '..=b'~' | 0x80..=0xff => ExtQuoted {
-                size,
-                escaped: false,
-            },
-            _ => return Err(HttpError::BadChunk),
-        },
         SizeLf { size } => match b {
             b'\n' if size == 0 => TrailerStart,
             b'\n' => Data { remaining: size },
@@ -288,7 +357,7 @@ fn step(state: ChunkedState, b: u8, received: u64, limit: u64) -> Result<Chunked
         },
         Trailer { colon: true, .. } => match b {
             b'\r' => TrailerLf,
-            b'\t' | b' '..=b'~' | 0x80..=0xff => Trailer {
+            b if is_field_text(b) => Trailer {
                 colon: true,
                 name: false,
             },
@@ -316,9 +385,37 @@ fn extension(
     received: u64,
     limit: u64,
 ) -> Result<ChunkedState, HttpError> {
+    if b == b'\r' && at.may_end() {
+        return size_line_end(size, received, limit);
+    }
+    match ext_next(at, b) {
+        Some(at) => Ok(ChunkedState::Ext { size, at }),
+        None => Err(HttpError::BadChunk),
+    }
+}
+
+impl ExtAt {
+    /// Whether the size line may end here (RFC 9112 §7.1.1: after the size,
+    /// a name or a value, and whitespace).
+    fn may_end(self) -> bool {
+        matches!(
+            self,
+            ExtAt::Between | ExtAt::Name | ExtAt::AfterName | ExtAt::Value
+        )
+    }
+}
+
+/// Where `b` takes an extension from `at`, other than to the end of the
+/// line; `None` when it breaks the grammar.
+fn ext_next(at: ExtAt, b: u8) -> Option<ExtAt> {
     use ExtAt::*;
     let next = match (at, b) {
-        (Between | Name | AfterName | Value, b'\r') => return size_line_end(size, received, limit),
+        // chunk-ext-val = token / quoted-string, and RFC 9110 §5.6.4:
+        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ).
+        (Quoted, b'"') => Between,
+        (Quoted, b'\\') => QuotedEscape,
+        (Quoted | QuotedEscape, b) if is_field_text(b) => Quoted,
+        (Quoted | QuotedEscape, _) => return None,
         (Between | Name | AfterName | Value, b';') => NameStart,
         (_, b' ' | b'\t') => match at {
             Name => AfterName,
@@ -327,16 +424,11 @@ fn extension(
         },
         (NameStart | Name, b) if is_tchar(b) => Name,
         (Name | AfterName, b'=') => ValueStart,
-        (ValueStart, b'"') => {
-            return Ok(ChunkedState::ExtQuoted {
-                size,
-                escaped: false,
-            })
-        }
+        (ValueStart, b'"') => Quoted,
         (ValueStart | Value, b) if is_tchar(b) => Value,
-        _ => return Err(HttpError::BadChunk),
+        _ => return None,
     };
-    Ok(ChunkedState::Ext { size, at: next })
+    Some(next)
 }
 
 /// The size line is complete: refuse a chunk that would pass the limit
@@ -348,42 +440,212 @@ fn size_line_end(size: u64, received: u64, limit: u64) -> Result<ChunkedState, H
     Ok(ChunkedState::SizeLf { size })
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// A whole size line, as [`size_line`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SizeLine {
+    /// Bytes of the line, CRLF included.
+    len: usize,
+    /// The chunk size.
+    size: u64,
+    /// Bytes between the size and the CR: metadata, as stepping counts it.
+    ext: usize,
+}
+
+/// Most hex digits [`size_line`] takes. Up to 15, [`step`] accepts every
+/// size, leading zeros or not, and cannot overflow; past it, it counts
+/// significant digits, which is for it to do.
+const FAST_SIZE_DIGITS: usize = 15;
+
+/// The size line at the start of `src` when it is all there and well
+/// formed: `chunk-size [ chunk-ext ] CRLF` with at most
+/// [`FAST_SIZE_DIGITS`] digits. `None` otherwise, for [`step`] to decide.
+/// Limits are the caller's to check.
+#[inline]
+fn size_line(src: &[u8]) -> Option<SizeLine> {
+    let mut size = 0;
+    let mut i = 0;
+    while let Some(d) = src.get(i).and_then(|&b| hex(b)) {
+        if i == FAST_SIZE_DIGITS {
+            return None;
+        }
+        size = size << 4 | u64::from(d);
+        i += 1;
     }
+    if i == 0 {
+        return None;
+    }
+    let digits = i;
+    if src.get(i) != Some(&b'\r') {
+        i = extension_end(src, i)?;
+    }
+    if src.get(i + 1) != Some(&b'\n') {
+        return None;
+    }
+    Some(SizeLine {
+        len: i + 2,
+        size,
+        ext: i - digits,
+    })
+}
+
+/// The offset of the CR that ends a well-formed `[ chunk-ext ]` starting at
+/// `src[i]`, or `None`. The same grammar as [`ext_next`], a run of bytes at
+/// a time: the labels are where [`ext_next`] would be.
+#[inline(never)]
+fn extension_end(src: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        // `Between` (and `AfterName` without a `=`): `;` or the end.
+        i = skip(src, i, is_whitespace);
+        match *src.get(i)? {
+            b'\r' => return Some(i),
+            b';' => i += 1,
+            _ => return None,
+        }
+        // `NameStart`, `Name`.
+        i = skip(src, i, is_whitespace);
+        let name = i;
+        i = skip(src, i, is_tchar);
+        if i == name {
+            return None;
+        }
+        // `AfterName`.
+        i = skip(src, i, is_whitespace);
+        if *src.get(i)? != b'=' {
+            continue;
+        }
+        // `ValueStart`, then `Value` or `Quoted`.
+        i = skip(src, i + 1, is_whitespace);
+        if *src.get(i)? == b'"' {
+            i += 1;
+            loop {
+                match *src.get(i)? {
+                    b'"' => break,
+                    b'\\' if is_field_text(*src.get(i + 1)?) => i += 2,
+                    b'\\' => return None,
+                    b if is_field_text(b) => i += 1,
+                    _ => return None,
+                }
+            }
+            i += 1;
+        } else {
+            let value = i;
+            i = skip(src, i, is_tchar);
+            if i == value {
+                return None;
+            }
+        }
+    }
+}
+
+/// The length, CRLF excluded, of the trailer field line at the start of
+/// `src` when it is all there and well formed: `1*tchar ":" *field-text
+/// CRLF`, the rule [`step`] applies. `None` otherwise, for [`step`] to
+/// decide.
+#[inline(never)]
+fn trailer_line(src: &[u8]) -> Option<usize> {
+    let name = skip(src, 0, is_tchar);
+    if name == 0 || src.get(name) != Some(&b':') {
+        return None;
+    }
+    let end = skip(src, name + 1, is_field_text);
+    (src.get(end..end + 2) == Some(b"\r\n")).then_some(end)
+}
+
+/// The first offset from `i` on whose byte is not `class`, or the end.
+#[inline(always)]
+fn skip(src: &[u8], mut i: usize, class: fn(u8) -> bool) -> usize {
+    while i < src.len() && class(src[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The value of `HEXDIG` `b` (RFC 5234 §B.1, either case).
+fn hex(b: u8) -> Option<u8> {
+    match HEX[usize::from(b)] {
+        NOT_HEX => None,
+        d => Some(d),
+    }
+}
+
+/// `HEX[b]`: the value of hex digit `b`, or [`NOT_HEX`].
+static HEX: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut d = 0;
+    while d < 10 {
+        table[b'0' as usize + d] = d as u8;
+        d += 1;
+    }
+    while d < 16 {
+        table[b'a' as usize + d - 10] = d as u8;
+        table[b'A' as usize + d - 10] = d as u8;
+        d += 1;
+    }
+    table
+};
+
+/// In [`HEX`]: not a hex digit.
+const NOT_HEX: u8 = 0xff;
+
+/// `BWS` of RFC 9110 §5.6.3: SP / HTAB.
+fn is_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t')
+}
+
+/// The bytes a trailer field value or a quoted string may hold:
+/// HTAB / SP / VCHAR / obs-text (RFC 9110 §5.5, §5.6.4).
+fn is_field_text(b: u8) -> bool {
+    CLASS[usize::from(b)] & FIELD_TEXT != 0
 }
 
 /// `tchar` of RFC 9110 §5.6.2.
 fn is_tchar(b: u8) -> bool {
-    // A `matches!` compiles to a range test and a bit test; a search of the
-    // punctuation list was a memchr call per byte of every extension and
-    // trailer.
-    matches!(
-        b,
-        b'0'..=b'9'
-            | b'a'..=b'z'
-            | b'A'..=b'Z'
-            | b'!'
-            | b'#'
-            | b'$'
-            | b'%'
-            | b'&'
-            | b'\''
-            | b'*'
-            | b'+'
-            | b'-'
-            | b'.'
-            | b'^'
-            | b'_'
-            | b'`'
-            | b'|'
-            | b'~'
-    )
+    CLASS[usize::from(b)] & TCHAR != 0
 }
+
+/// `CLASS[b]`: the classes byte `b` is in, as [`TCHAR`] and [`FIELD_TEXT`]
+/// bits. One load per byte; the range tests of a `matches!` took a dozen
+/// instructions per byte of every extension and trailer.
+static CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if matches!(
+            byte,
+            b'0'..=b'9'
+                | b'a'..=b'z'
+                | b'A'..=b'Z'
+                | b'!'
+                | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        ) {
+            table[b] |= TCHAR;
+        }
+        if matches!(byte, b'\t' | b' '..=b'~' | 0x80..=0xff) {
+            table[b] |= FIELD_TEXT;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// In [`CLASS`]: `tchar`.
+const TCHAR: u8 = 1;
+/// In [`CLASS`]: HTAB / SP / VCHAR / obs-text.
+const FIELD_TEXT: u8 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -716,5 +978,266 @@ mod tests {
         assert_eq!(decoder.received(), 0);
         assert!(!BodyDecoder::new(Framing::Chunked, 0).is_done());
         assert!(!BodyDecoder::new(Framing::Length(1), 1).is_done());
+    }
+
+    /// What stepping a byte at a time makes of the size line at the start
+    /// of `src`, where it accepts a whole one.
+    fn stepped_size_line(src: &[u8]) -> Option<SizeLine> {
+        let mut state = ChunkedState::SizeStart;
+        let mut ext = 0;
+        for (i, &b) in src.iter().enumerate() {
+            state = step(state, b, 0, u64::MAX).ok()?;
+            let size = match state {
+                ChunkedState::Ext { .. } => {
+                    ext += 1;
+                    continue;
+                }
+                ChunkedState::Data { remaining } => remaining,
+                ChunkedState::TrailerStart => 0,
+                _ => continue,
+            };
+            return Some(SizeLine {
+                len: i + 1,
+                size,
+                ext,
+            });
+        }
+        None
+    }
+
+    /// What stepping a byte at a time makes of the trailer field line at
+    /// the start of `src`, where it accepts a whole one: its length, CRLF
+    /// excluded.
+    fn stepped_trailer_line(src: &[u8]) -> Option<usize> {
+        let mut state = ChunkedState::TrailerStart;
+        for (i, &b) in src.iter().enumerate() {
+            state = step(state, b, 0, u64::MAX).ok()?;
+            if state == ChunkedState::TrailerStart {
+                return Some(i - 1);
+            }
+        }
+        None
+    }
+
+    /// `size_line` takes exactly the lines stepping takes, whole and with
+    /// at most 15 digits, and finds the same length, size and metadata.
+    fn check_size_line(src: &[u8]) {
+        let digits = src.iter().take_while(|&&b| hex(b).is_some()).count();
+        let stepped = stepped_size_line(src).filter(|_| digits <= FAST_SIZE_DIGITS);
+        assert_eq!(
+            size_line(src),
+            stepped,
+            "{:?}",
+            src.escape_ascii().to_string()
+        );
+    }
+
+    /// `trailer_line` takes exactly the field lines stepping takes, whole.
+    fn check_trailer_line(src: &[u8]) {
+        assert_eq!(
+            trailer_line(src),
+            stepped_trailer_line(src),
+            "{:?}",
+            src.escape_ascii().to_string()
+        );
+    }
+
+    /// Every string of up to `len` bytes from `alphabet`, after `prefix`.
+    fn every_line(prefix: &[u8], alphabet: &[u8], len: usize, each: &mut dyn FnMut(&[u8])) {
+        let mut line = prefix.to_vec();
+        fn grow(line: &mut Vec<u8>, alphabet: &[u8], left: usize, each: &mut dyn FnMut(&[u8])) {
+            each(line);
+            if left == 0 {
+                return;
+            }
+            for &b in alphabet {
+                line.push(b);
+                grow(line, alphabet, left - 1, each);
+                line.pop();
+            }
+        }
+        grow(&mut line, alphabet, len, each);
+    }
+
+    #[test]
+    fn size_lines_scan_as_they_step() {
+        // Every short line over the bytes that move the extension grammar.
+        every_line(b"", b"1;= \"\\\r\nx@", 6, &mut check_size_line);
+        every_line(b"5;a=\"", b"\"\\\r\n\x7f\x80\t", 5, &mut check_size_line);
+        // Sizes of every length around the 15 digits the scan takes.
+        for zeros in 0..18 {
+            for digits in ["", "5", "f", "fffffffffffffff", "1000000000000000"] {
+                for end in ["", "\r", "\r\n", ";a\r\n", "\n", "x\r\n"] {
+                    check_size_line(format!("{}{digits}{end}", "0".repeat(zeros)).as_bytes());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailer_lines_scan_as_they_step() {
+        every_line(b"", b"x:@ \t\r\n\x7f\x80", 6, &mut check_trailer_line);
+        every_line(
+            b"X-T:",
+            b"\x00\x01\t\x7f\xff\r\n",
+            5,
+            &mut check_trailer_line,
+        );
+    }
+
+    #[test]
+    fn byte_classes() {
+        for b in 0..=u8::MAX {
+            let c = char::from(b);
+            let tchar = c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            assert_eq!(is_tchar(b), tchar, "{b:#x}");
+            let field_text = b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80;
+            assert_eq!(is_field_text(b), field_text, "{b:#x}");
+            let digit = c.to_digit(16).map(|d| d as u8);
+            assert_eq!(hex(b), digit, "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn whole_lines_take_the_fast_paths() {
+        // The lines of the tests above that are well formed: if the scans
+        // turned them down, every test would still pass, through `step`.
+        for line in [
+            &b"5\r\n"[..],
+            b"000000000000005\r\n",
+            b"fffffffffffffff\r\n",
+            b"5;a=b;c;d=e\r\n",
+            b"5;a=\"q\\\"x\"\r\n",
+            b"5\t; a = b ; c\r\n",
+            b"5;!#$%&'*+-.^_`|~=v\r\n",
+            b"5;a=\"caf\xc3\xa9\"\r\n",
+            b"5 \r\n",
+        ] {
+            assert!(
+                size_line(line).is_some(),
+                "{:?}",
+                line.escape_ascii().to_string()
+            );
+        }
+        for line in [&b"X-T: 1\r\n"[..], b"E:\r\n", b"X: caf\xc3\xa9 \t\r\n"] {
+            assert!(
+                trailer_line(line).is_some(),
+                "{:?}",
+                line.escape_ascii().to_string()
+            );
+        }
+    }
+
+    /// Decode `pieces` with a buffer that keeps what was not consumed, and
+    /// return everything that could tell two runs apart: the outcome (the
+    /// bytes consumed, or the error), the decoder's state and the body.
+    fn decode_all(limit: u64, pieces: &[&[u8]]) -> (Result<usize, HttpError>, Kind, u64, Vec<u8>) {
+        let mut decoder = BodyDecoder::new(Framing::Chunked, limit);
+        let mut body = Vec::new();
+        let mut buf = Vec::new();
+        let mut consumed = 0;
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            match decoder.decode(&buf, &mut body) {
+                Ok(step) => {
+                    buf.drain(..step.consumed);
+                    consumed += step.consumed;
+                }
+                Err(e) => return (Err(e), decoder.kind, decoder.received, body),
+            }
+        }
+        (Ok(consumed), decoder.kind, decoder.received, body)
+    }
+
+    /// Size-line suffixes, well formed or not.
+    const EXTENSIONS: &[&str] = &[
+        "",
+        "",
+        "",
+        ";a=b",
+        " ; x",
+        ";q=\"a b\\\"c\"",
+        ";n;m=1",
+        "\t;e = \"\"",
+        "x",
+        ";",
+        ";=",
+        ";a=",
+        " x",
+        ";a b",
+        ";a=\"x\" y",
+        ";a=\"open",
+        ";a=\"\\\x7f\"",
+        ";a@b",
+        "\n",
+        "\r",
+        ";a=b;",
+        "  ",
+        ";a=\"\u{e9}\"",
+    ];
+
+    /// Trailer field lines, well formed or not.
+    const TRAILERS: &[&str] = &[
+        "X-T: 1",
+        "E:",
+        "Checksum:two words \t",
+        "X: caf\u{e9}",
+        "X-T 1",
+        ": v",
+        "X-T",
+        " X: v",
+        "X: a\x01b",
+        "X: v\n",
+        "X(T): v",
+        "X:\r",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Whole, a body decodes as it does a byte at a time (through
+        /// `step` alone), to the same state and the same error, damaged or
+        /// not, under any limit.
+        #[test]
+        fn whole_bodies_decode_as_bytes_do(
+            chunks in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+                    proptest::sample::select(&[0usize, 0, 0, 1, 14, 15, 16][..]),
+                    proptest::sample::select(EXTENSIONS),
+                ),
+                0..4,
+            ),
+            last in proptest::sample::select(EXTENSIONS),
+            trailers in proptest::collection::vec(proptest::sample::select(TRAILERS), 0..3),
+            damage in proptest::collection::vec(
+                (
+                    proptest::prelude::any::<proptest::sample::Index>(),
+                    proptest::sample::select(&b"0aF;= \t\"\\\r\n:x@\x7f\x80\x00"[..]),
+                ),
+                0..2,
+            ),
+            limit in proptest::prelude::prop_oneof![0..100u64, proptest::strategy::Just(u64::MAX)],
+        ) {
+            let mut input = Vec::new();
+            for (data, zeros, ext) in &chunks {
+                let size = format!("{}{:X}{ext}\r\n", "0".repeat(*zeros), data.len());
+                input.extend_from_slice(size.as_bytes());
+                input.extend_from_slice(data);
+                input.extend_from_slice(b"\r\n");
+            }
+            input.extend_from_slice(format!("0{last}\r\n").as_bytes());
+            for trailer in &trailers {
+                input.extend_from_slice(format!("{trailer}\r\n").as_bytes());
+            }
+            input.extend_from_slice(b"\r\nGET /");
+            for (at, byte) in damage {
+                let i = at.index(input.len());
+                input[i] = byte;
+            }
+            let whole = decode_all(limit, &[&input]);
+            let bytes: Vec<&[u8]> = input.chunks(1).collect();
+            proptest::prop_assert_eq!(&whole, &decode_all(limit, &bytes));
+        }
     }
 }
