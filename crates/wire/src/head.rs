@@ -319,6 +319,7 @@ impl HeadParser {
     /// `Transfer-Encoding`, a transfer coding other than `chunked`, a major
     /// version other than 1, or a line or head over `limits`. After an error
     /// the stream cannot be framed; the connection should close.
+    #[inline]
     pub fn parse(
         &mut self,
         buf: &[u8],
@@ -326,8 +327,8 @@ impl HeadParser {
         head: &mut RequestHead,
     ) -> Result<Option<usize>, HttpError> {
         if self.scanned == 0 {
-            // Fresh data: the whole head usually arrived in one read, so try
-            // httparse at once and scan only when it comes up short. Errors
+            // Fresh data: the whole head usually arrived in one read, so
+            // parse it at once and scan only when it comes up short. Errors
             // are left to the scan, which finds them at the same place
             // however the stream was split: at the end of the request line
             // or of the head.
@@ -335,6 +336,18 @@ impl HeadParser {
                 return Ok(Some(n));
             }
         }
+        self.parse_scanning(buf, limits, head)
+    }
+
+    /// [`HeadParser::parse`] for a head that did not parse whole at once:
+    /// scan on from where the last call stopped.
+    #[inline(never)]
+    fn parse_scanning(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+        head: &mut RequestHead,
+    ) -> Result<Option<usize>, HttpError> {
         match self.scan(buf, limits)? {
             Some(end) => {
                 let parsed = parse_complete(&buf[..end], limits, head)?;
