@@ -358,7 +358,7 @@ impl EventLoop {
         key: usize,
         input: impl FnOnce(&mut Conn, &mut Socket, &mut Shared<'_>) -> Next,
     ) {
-        let Some(entry) = self.conns.get_mut(key) else {
+        let Some((entry, idle_mark)) = self.conns.get_mut_marked(key) else {
             return;
         };
         let mut shared = Shared {
@@ -370,18 +370,20 @@ impl EventLoop {
             pool: &mut self.pool,
         };
         let next = input(&mut entry.conn, &mut entry.stream, &mut shared);
-        self.after(key, next);
-    }
-
-    /// Close the connection, or bring its deadline and idle mark up to date.
-    fn after(&mut self, key: usize, next: Next) {
-        let Some(entry) = self.conns.get(key) else {
-            return;
-        };
-        if next == Next::Close || (self.draining && entry.conn.is_idle()) {
+        // Close the connection, or bring its idle mark and deadline up to
+        // date (as `sync` does, without looking it up again).
+        let idle = entry.conn.is_idle();
+        if next == Next::Close || (self.draining && idle) {
             self.close(key);
-        } else {
-            self.sync(key);
+            return;
+        }
+        *idle_mark = idle;
+        let timer = entry.conn.timer();
+        if self.deadlines.get(key) != timer {
+            match timer {
+                Some((kind, at)) => self.deadlines.set(key, kind, at),
+                None => self.deadlines.clear(key),
+            }
         }
     }
 

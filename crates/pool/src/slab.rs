@@ -69,6 +69,15 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value at `key`, if any, mutably, with its idle mark: what a
+    /// caller that acts on a value and then marks it needs, in one lookup.
+    pub fn get_mut_marked(&mut self, key: usize) -> Option<(&mut T, &mut bool)> {
+        match self.entries.get_mut(key) {
+            Some(Entry::Full { value, idle }) => Some((value, idle)),
+            _ => None,
+        }
+    }
+
     /// Take the value at `key` out, freeing the key.
     pub fn remove(&mut self, key: usize) -> Option<T> {
         let entry = self.entries.get_mut(key)?;
