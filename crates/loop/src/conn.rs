@@ -210,7 +210,16 @@ impl ReadBuf {
     }
 
     /// Room to read into, made by moving bytes to the front or growing.
+    #[inline]
     fn spare(&mut self) -> &mut [u8] {
+        if self.data.len() - self.end < MIN_READ_ROOM {
+            self.make_room();
+        }
+        &mut self.data[self.end..]
+    }
+
+    #[cold]
+    fn make_room(&mut self) {
         if self.data.is_empty() {
             self.data = vec![0; READ_BUF_SIZE];
         }
@@ -223,7 +232,6 @@ impl ReadBuf {
             let grown = self.data.len() * 2;
             self.data.resize(grown, 0);
         }
-        &mut self.data[self.end..]
     }
 
     fn filled(&mut self, n: usize) {
