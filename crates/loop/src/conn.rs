@@ -895,7 +895,13 @@ impl Conn {
 /// How far progress may push a deadline of length `d` before the deadline
 /// is moved: a sixteenth of it, at most 250 ms.
 fn lazy_by(d: Duration) -> Duration {
-    (d / 16).min(Duration::from_millis(250))
+    const MOST: Duration = Duration::from_millis(250);
+    // No division for the usual timeouts of seconds.
+    if d >= 16 * MOST {
+        MOST
+    } else {
+        d / 16
+    }
 }
 
 /// `now + d`, or a time far enough away to mean "never" when a library
