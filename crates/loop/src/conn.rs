@@ -820,37 +820,38 @@ impl Conn {
             keep_alive,
             head_request: head.method() == Method::Head,
         };
-        let answer = crate::handler::call(shared.handler, &req);
+        let mark = bufs.write.len();
+        let (heads, date, write) = (&mut *shared.heads, shared.date, &mut bufs.write);
+        // The response is encoded where the handler returns it, inside the
+        // unwind boundary: only its file body, if any, comes out.
+        let answer = crate::handler::call(shared.handler, &req, |res| {
+            heads.encode_response(&res, cx, date, write);
+            match res.body {
+                Body::File(file) if sends_body(&res, cx) => Some(file),
+                _ => None,
+            }
+        });
         match answer {
-            Ok(res) => {
-                let mark = bufs.write.len();
-                shared
-                    .heads
-                    .encode_response(&res, cx, shared.date, &mut bufs.write);
-                if sends_body(&res, cx) {
-                    if let Body::File(file) = res.body {
-                        let small = file.len() <= FILE_PIECE as u64;
-                        self.file = (!file.is_empty()).then_some(file);
-                        // A small file goes out with its head, in one write.
-                        if small && self.file.is_some() {
-                            if let Err(e) = self.next_piece(bufs) {
-                                // Nothing of it has gone out yet: answer 500.
-                                eprintln!(
-                                    "netrunner: reading a file for {} failed ({e})",
-                                    self.peer
-                                );
-                                self.file = None;
-                                bufs.write.truncate(mark);
-                                let cx = ResponseContext {
-                                    keep_alive: false,
-                                    ..cx
-                                };
-                                let res =
-                                    Response::error(netrunner_wire::Status::INTERNAL_SERVER_ERROR);
-                                encode_response(&res, cx, shared.date, &mut bufs.write);
-                                self.state = State::Closing { linger: true };
-                                return;
-                            }
+            Ok(file) => {
+                if let Some(file) = file {
+                    let small = file.len() <= FILE_PIECE as u64;
+                    self.file = (!file.is_empty()).then_some(file);
+                    // A small file goes out with its head, in one write.
+                    if small && self.file.is_some() {
+                        if let Err(e) = self.next_piece(bufs) {
+                            // Nothing of it has gone out yet: answer 500.
+                            eprintln!("netrunner: reading a file for {} failed ({e})", self.peer);
+                            self.file = None;
+                            bufs.write.truncate(mark);
+                            let cx = ResponseContext {
+                                keep_alive: false,
+                                ..cx
+                            };
+                            let res =
+                                Response::error(netrunner_wire::Status::INTERNAL_SERVER_ERROR);
+                            encode_response(&res, cx, shared.date, &mut bufs.write);
+                            self.state = State::Closing { linger: true };
+                            return;
                         }
                     }
                 }
@@ -873,6 +874,8 @@ impl Conn {
                     keep_alive: false,
                     ..cx
                 };
+                // Nothing of the failed answer stays, however far it got.
+                bufs.write.truncate(mark);
                 encode_response(&res, cx, shared.date, &mut bufs.write);
                 self.state = State::Closing { linger: true };
             }

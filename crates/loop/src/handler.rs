@@ -39,16 +39,31 @@ pub fn in_handler() -> bool {
     IN_HANDLER.with(Cell::get)
 }
 
-/// Run the handler; a panic comes back as its message.
-pub(crate) fn call(handler: &dyn Handler, req: &Request<'_>) -> Result<Response, String> {
+/// Run the handler and hand its response to `then`; a panic of either
+/// comes back as its message. (`then` runs inside the unwind boundary, so
+/// that the response need not be moved out through it.)
+pub(crate) fn call<R>(
+    handler: &dyn Handler,
+    req: &Request<'_>,
+    then: impl FnOnce(Response) -> R,
+) -> Result<R, String> {
     IN_HANDLER.with(|flag| flag.set(true));
-    let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(req)));
-    IN_HANDLER.with(|flag| flag.set(false));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let res = handler.handle(req);
+        IN_HANDLER.with(|flag| flag.set(false));
+        then(res)
+    }));
     outcome.map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned())
+        IN_HANDLER.with(|flag| flag.set(false));
+        panic_message(&*payload)
     })
+}
+
+#[cold]
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
