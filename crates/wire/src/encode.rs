@@ -226,9 +226,9 @@ struct HeadKey {
     body: usize,
     /// Address and length of the `'static` content type; `(0, 0)` for none.
     content_type: (usize, usize),
-    status: u16,
-    version: Version,
-    keep_alive: bool,
+    /// The status code, and bits for HTTP/1.1 (16) and keep-alive (17):
+    /// one compare for the three.
+    shape: u32,
 }
 
 impl HeadKey {
@@ -254,14 +254,14 @@ impl HeadKey {
             body_len,
             body,
             content_type,
-            status: res.status.code(),
-            version: cx.version,
-            keep_alive: cx.keep_alive,
+            shape: u32::from(res.status.code())
+                | u32::from(cx.version == Version::Http11) << 16
+                | u32::from(cx.keep_alive) << 17,
         })
     }
 
     fn slot(&self) -> usize {
-        (self.body_len as usize ^ self.content_type.1 ^ usize::from(self.status)) % CACHED_HEADS
+        (self.body_len as usize ^ self.content_type.1 ^ self.shape as usize) % CACHED_HEADS
     }
 }
 
@@ -287,9 +287,7 @@ impl HeadCache {
                 body_len: 0,
                 body: 0,
                 content_type: (0, 0),
-                status: 0,
-                version: Version::Http11,
-                keep_alive: false,
+                shape: 0,
             },
             len: 0,
             bytes: [0; CACHED_HEAD_MAX + CACHED_BODY_MAX],
