@@ -8,6 +8,7 @@
 //! socket is drained, and (3) answers every whole request it holds, in
 //! order, into one write buffer, so pipelined responses leave together.
 
+use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use netrunner_wire::{
     ResponseContext, Version,
 };
 
-use crate::deadline::Kind;
+use crate::deadline::{Kind, KINDS};
 use crate::handler::Handler;
 
 /// Bytes a connection's read buffer starts with.
@@ -143,12 +144,50 @@ impl Timeouts {
     }
 }
 
+/// The time of one round of a loop's events, and each kind of deadline
+/// from then, worked out at most once a round: the connections served in a
+/// round share them rather than each adding durations to instants.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    now: Instant,
+    timeouts: Timeouts,
+    /// Per kind, once asked for: its deadline from `now`, and the latest
+    /// deadline that progress leaves where it is (`now` plus the timeout
+    /// less `lazy_by` of it).
+    due: [Cell<Option<(Instant, Instant)>>; KINDS],
+}
+
+impl Clock {
+    pub(crate) fn new(now: Instant, timeouts: Timeouts) -> Clock {
+        Clock {
+            now,
+            timeouts,
+            due: Default::default(),
+        }
+    }
+
+    /// The deadline of `kind` from now, and the latest one that progress
+    /// leaves in place.
+    #[inline]
+    fn due(&self, kind: Kind) -> (Instant, Instant) {
+        let memo = &self.due[kind.index()];
+        if let Some(due) = memo.get() {
+            return due;
+        }
+        let d = self.timeouts.of(kind);
+        let due = (later(self.now, d), later(self.now, d - lazy_by(d)));
+        memo.set(Some(due));
+        due
+    }
+}
+
 /// What every connection of a loop shares: the application, the limits,
 /// the `Date` and the heads written with it, and the buffers it borrows.
 pub(crate) struct Shared<'a> {
     pub(crate) handler: &'a dyn Handler,
     pub(crate) limits: &'a Limits,
-    pub(crate) timeouts: &'a Timeouts,
+    /// The time of this round of events, and the deadlines from it.
+    pub(crate) clock: &'a Clock,
     pub(crate) date: &'a HttpDate,
     /// Heads of responses sent before, to copy rather than format.
     pub(crate) heads: &'a mut HeadCache,
@@ -358,9 +397,8 @@ impl Conn {
         kind: Kind,
         io: &mut impl Transport,
         shared: &mut Shared<'_>,
-        now: Instant,
     ) -> Next {
-        self.step(io, Input::Deadline(kind), shared, now)
+        self.step(io, Input::Deadline(kind), shared)
     }
 
     /// Finish what is in progress, then close.
@@ -380,20 +418,13 @@ impl Conn {
         io: &mut impl Transport,
         ready: Ready,
         shared: &mut Shared<'_>,
-        now: Instant,
     ) -> Next {
-        self.step(io, Input::Ready(ready), shared, now)
+        self.step(io, Input::Ready(ready), shared)
     }
 
     /// Borrow buffers, act on `input`, set the deadline of the state the
     /// connection is left in, and give the buffers back if it is idle.
-    fn step(
-        &mut self,
-        io: &mut impl Transport,
-        input: Input,
-        shared: &mut Shared<'_>,
-        now: Instant,
-    ) -> Next {
+    fn step(&mut self, io: &mut impl Transport, input: Input, shared: &mut Shared<'_>) -> Next {
         let mut bufs = match self.bufs.take() {
             Some(bufs) => bufs,
             None => shared.pool.take(),
@@ -414,7 +445,7 @@ impl Conn {
             return next;
         }
         let owed = bufs.written < bufs.write.len() || io.pending();
-        self.rearm(&bufs, owed, shared.timeouts, now);
+        self.rearm(&bufs, owed, shared.clock);
         let idle = matches!(self.state, State::Head { .. })
             && bufs.read.unconsumed().is_empty()
             && !owed
@@ -453,7 +484,7 @@ impl Conn {
     /// keeps running while the connection stays in the same kind of wait
     /// without progress, so a client that sends a head one byte at a time
     /// is cut at the header timeout in total.
-    fn rearm(&mut self, bufs: &Buffers, owed: bool, timeouts: &Timeouts, now: Instant) {
+    fn rearm(&mut self, bufs: &Buffers, owed: bool, clock: &Clock) {
         let wanted = match self.state {
             State::Lingering { .. } => Some(Kind::Linger),
             _ if owed => Some(Kind::Write),
@@ -474,12 +505,9 @@ impl Conn {
         // changes its place in the loop's deadline lists a few times per
         // timeout, not once per request (nginx's lazy timers, the same
         // idea). A deadline may so pass up to that much early.
-        let lazy = |(kind, old): (Kind, Instant)| {
-            let d = timeouts.of(kind);
-            later(now, d - lazy_by(d)) < old
-        };
+        let lazy = |(kind, old): (Kind, Instant)| clock.due(kind).1 < old;
         if !same || (progress && !self.timer.is_some_and(lazy)) {
-            self.timer = wanted.map(|kind| (kind, later(now, timeouts.of(kind))));
+            self.timer = wanted.map(|kind| (kind, clock.due(kind).0));
         }
         self.touched = false;
         self.wrote = false;
@@ -916,6 +944,7 @@ fn later(now: Instant, d: Duration) -> Instant {
 }
 
 /// Write what is owed; `Ok(true)` when all of it went out.
+#[inline(always)]
 fn flush(io: &mut impl Transport, bufs: &mut Buffers) -> io::Result<bool> {
     while bufs.written < bufs.write.len() {
         match io.write(&bufs.write[bufs.written..]) {
@@ -1085,23 +1114,24 @@ mod tests {
         fn expire(&mut self) -> Next {
             let (kind, at) = self.conn.timer().expect("a deadline");
             self.now = at;
-            self.drive(|conn, io, shared, now| conn.on_deadline(kind, io, shared, now))
+            self.drive(|conn, io, shared| conn.on_deadline(kind, io, shared))
         }
 
         /// Hand the connection the loop's shared state, as the loop does.
         fn drive(
             &mut self,
-            input: impl FnOnce(&mut Conn, &mut Script, &mut Shared<'_>, Instant) -> Next,
+            input: impl FnOnce(&mut Conn, &mut Script, &mut Shared<'_>) -> Next,
         ) -> Next {
+            let clock = Clock::new(self.now, self.timeouts);
             let mut shared = Shared {
                 handler: &app,
                 limits: &self.limits,
-                timeouts: &self.timeouts,
+                clock: &clock,
                 date: &self.date,
                 heads: &mut self.heads,
                 pool: &mut self.pool,
             };
-            input(&mut self.conn, &mut self.io, &mut shared, self.now)
+            input(&mut self.conn, &mut self.io, &mut shared)
         }
 
         fn later(&mut self, by: Duration) {
@@ -1125,7 +1155,7 @@ mod tests {
         }
 
         fn event(&mut self, ready: Ready) -> Next {
-            self.drive(|conn, io, shared, now| conn.on_ready(io, ready, shared, now))
+            self.drive(|conn, io, shared| conn.on_ready(io, ready, shared))
         }
 
         fn output(&mut self) -> String {

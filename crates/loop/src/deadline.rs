@@ -25,11 +25,11 @@ pub(crate) enum Kind {
     Linger,
 }
 
-const KINDS: usize = 5;
+pub(crate) const KINDS: usize = 5;
 const NIL: usize = usize::MAX;
 
 impl Kind {
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Kind::Header => 0,
             Kind::Body => 1,

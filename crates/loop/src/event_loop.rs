@@ -13,7 +13,7 @@ use netrunner_pool::{BufPool, ConnLimit, Permit, Slab};
 use netrunner_wire::{HeadCache, HttpDate, Limits};
 
 use crate::conn::Transport;
-use crate::conn::{Buffers, Conn, Next, Ready, Shared, Timeouts};
+use crate::conn::{Buffers, Clock, Conn, Next, Ready, Shared, Timeouts};
 use crate::deadline::{Deadlines, Kind};
 use crate::handler::Handler;
 use crate::socket::Socket;
@@ -166,6 +166,7 @@ impl EventLoop {
                 return Err(e);
             }
             let now = Instant::now();
+            let clock = Clock::new(now, self.timeouts);
             self.date.update(unix_now());
             for event in events.iter() {
                 let input = match event.token() {
@@ -188,7 +189,7 @@ impl EventLoop {
                             self.accept_from(tls, now);
                         }
                     }
-                    Event::Conn(key, ready) => self.on_conn(key, ready, now),
+                    Event::Conn(key, ready) => self.on_conn(key, ready, &clock),
                 }
             }
             if matches!(self.accepting, Accepting::Backoff(at) if at <= now) {
@@ -196,7 +197,7 @@ impl EventLoop {
                 self.accept(now);
             }
             while let Some((key, kind)) = self.deadlines.pop_due(now) {
-                self.on_deadline(key, kind, now);
+                self.on_deadline(key, kind, &clock);
             }
             if self.draining && self.conns.is_empty() {
                 return Ok(());
@@ -339,15 +340,15 @@ impl EventLoop {
         self.sync(entry);
     }
 
-    fn on_conn(&mut self, key: usize, ready: Ready, now: Instant) {
-        self.drive(key, |conn, stream, shared| {
-            conn.on_ready(stream, ready, shared, now)
+    fn on_conn(&mut self, key: usize, ready: Ready, clock: &Clock) {
+        self.drive(key, clock, |conn, stream, shared| {
+            conn.on_ready(stream, ready, shared)
         });
     }
 
-    fn on_deadline(&mut self, key: usize, kind: Kind, now: Instant) {
-        self.drive(key, |conn, stream, shared| {
-            conn.on_deadline(kind, stream, shared, now)
+    fn on_deadline(&mut self, key: usize, kind: Kind, clock: &Clock) {
+        self.drive(key, clock, |conn, stream, shared| {
+            conn.on_deadline(kind, stream, shared)
         });
     }
 
@@ -356,6 +357,7 @@ impl EventLoop {
     fn drive(
         &mut self,
         key: usize,
+        clock: &Clock,
         input: impl FnOnce(&mut Conn, &mut Socket, &mut Shared<'_>) -> Next,
     ) {
         let Some((entry, idle_mark)) = self.conns.get_mut_marked(key) else {
@@ -364,7 +366,7 @@ impl EventLoop {
         let mut shared = Shared {
             handler: &*self.handler,
             limits: &self.limits,
-            timeouts: &self.timeouts,
+            clock,
             date: &self.date,
             heads: &mut self.heads,
             pool: &mut self.pool,
