@@ -340,15 +340,21 @@ impl EventLoop {
         self.sync(entry);
     }
 
+    // Both match on the socket once, so that the connection runs over
+    // the TCP or TLS stream itself rather than asking the `Socket` which it
+    // is at every read and write.
+
     fn on_conn(&mut self, key: usize, ready: Ready, clock: &Clock) {
-        self.drive(key, clock, |conn, stream, shared| {
-            conn.on_ready(stream, ready, shared)
+        self.drive(key, clock, |conn, stream, shared| match stream {
+            Socket::Plain(tcp) => conn.on_ready(tcp, ready, shared),
+            Socket::Tls(tls) => conn.on_ready(&mut **tls, ready, shared),
         });
     }
 
     fn on_deadline(&mut self, key: usize, kind: Kind, clock: &Clock) {
-        self.drive(key, clock, |conn, stream, shared| {
-            conn.on_deadline(kind, stream, shared)
+        self.drive(key, clock, |conn, stream, shared| match stream {
+            Socket::Plain(tcp) => conn.on_deadline(kind, tcp, shared),
+            Socket::Tls(tls) => conn.on_deadline(kind, &mut **tls, shared),
         });
     }
 
