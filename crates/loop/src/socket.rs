@@ -87,7 +87,10 @@ impl Transport for Socket {
     }
 
     fn short_read_drains(&self) -> bool {
-        !self.is_tls()
+        match self {
+            Socket::Plain(tcp) => tcp.short_read_drains(),
+            Socket::Tls(tls) => tls.short_read_drains(),
+        }
     }
 }
 

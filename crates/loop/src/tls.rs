@@ -214,4 +214,10 @@ impl Transport for TlsStream {
         self.tls.send_close_notify();
         let _ = self.flush_tls();
     }
+
+    /// TLS reads the socket a record at a time: a short read of plaintext
+    /// may leave bytes in the socket, and no new event will announce them.
+    fn short_read_drains(&self) -> bool {
+        false
+    }
 }
