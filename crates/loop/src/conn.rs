@@ -46,6 +46,10 @@ pub(crate) trait Transport: Read + Write {
     /// Send FIN: no more bytes from this side (TLS: close_notify first).
     fn shutdown_write(&mut self) -> io::Result<()>;
 
+    /// Send small writes at once rather than wait for the peer's ACK of
+    /// the last one (`TCP_NODELAY`, Nagle off). Best effort.
+    fn no_delay(&mut self) {}
+
     /// Whether the transport itself still holds bytes for the peer that
     /// the socket has not taken (TLS records), beyond what `write` took.
     fn pending(&self) -> bool {
@@ -76,6 +80,10 @@ pub(crate) trait Transport: Read + Write {
 impl Transport for mio::net::TcpStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+
+    fn no_delay(&mut self) {
+        let _ = self.set_nodelay(true);
     }
 }
 
@@ -337,6 +345,11 @@ pub(crate) struct Conn {
     file: Option<FileBody>,
     /// The connection came through the TLS listener.
     tls: bool,
+    /// Nagle is off on the socket. It is turned off before the first write
+    /// of a connection that stays open or streams a file, where a small
+    /// write could wait for the ACK of the last; a connection that sends
+    /// one answer and closes never needs it, and saves the system call.
+    no_delay: bool,
 }
 
 impl Conn {
@@ -361,6 +374,7 @@ impl Conn {
             stalled: false,
             file: None,
             tls: false,
+            no_delay: false,
         }
     }
 
@@ -539,7 +553,7 @@ impl Conn {
             }
             if bufs.written < bufs.write.len() && !self.write_blocked {
                 let before = bufs.written;
-                match flush(io, bufs) {
+                match self.flush(io, bufs) {
                     Ok(done) => self.write_blocked = !done,
                     Err(e) => return self.fail(&e),
                 }
@@ -684,7 +698,7 @@ impl Conn {
         if bufs.write.is_empty() {
             return None;
         }
-        match flush(io, bufs) {
+        match self.flush(io, bufs) {
             Ok(done) => self.write_blocked = !done,
             Err(e) => return Some(self.fail(&e)),
         }
@@ -701,6 +715,17 @@ impl Conn {
         bufs.write.clear();
         bufs.written = 0;
         Some(Next::Wait)
+    }
+
+    /// Write what is owed, turning Nagle off first if the connection will
+    /// write again (see `no_delay`).
+    #[inline(always)]
+    fn flush(&mut self, io: &mut impl Transport, bufs: &mut Buffers) -> io::Result<bool> {
+        if !self.no_delay && (!matches!(self.state, State::Closing { .. }) || self.file.is_some()) {
+            io.no_delay();
+            self.no_delay = true;
+        }
+        flush(io, bufs)
     }
 
     /// Read the next piece of the file body onto the end of the write
@@ -996,6 +1021,7 @@ mod tests {
         writes: usize,
         write_room: Option<usize>,
         shut: bool,
+        no_delays: usize,
     }
 
     impl Read for Script {
@@ -1041,6 +1067,10 @@ mod tests {
         fn shutdown_write(&mut self) -> io::Result<()> {
             self.shut = true;
             Ok(())
+        }
+
+        fn no_delay(&mut self) {
+            self.no_delays += 1;
         }
     }
 
@@ -1333,6 +1363,20 @@ mod tests {
         out.insert_str(0, "");
         assert_eq!(out.len(), ok("hi").len());
         assert!(h.conn.is_idle());
+    }
+
+    #[test]
+    fn nagle_goes_off_once_and_only_for_a_connection_that_writes_again() {
+        let mut h = Harness::new();
+        h.send(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assert_eq!(h.io.no_delays, 0, "one answer, then close");
+
+        let mut h = Harness::new();
+        for _ in 0..3 {
+            h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        }
+        assert_eq!(h.output(), ok("hi").repeat(3));
+        assert_eq!(h.io.no_delays, 1, "keep-alive: once");
     }
 
     #[test]

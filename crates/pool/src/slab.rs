@@ -190,6 +190,20 @@ mod tests {
     }
 
     #[test]
+    fn a_value_and_its_idle_mark_in_one_lookup() {
+        let mut slab = Slab::new();
+        let k = slab.insert(1);
+        let (value, idle) = slab.get_mut_marked(k).expect("present");
+        *value += 1;
+        *idle = true;
+        assert_eq!(slab.get(k), Some(&2));
+        assert!(slab.is_idle(k));
+        slab.remove(k);
+        assert!(slab.get_mut_marked(k).is_none());
+        assert!(slab.get_mut_marked(99).is_none());
+    }
+
+    #[test]
     fn free_list_is_last_in_first_out() {
         let mut slab = Slab::new();
         for i in 0..5 {

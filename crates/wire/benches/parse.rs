@@ -10,8 +10,9 @@
 //!   is the floor: it checks syntax only.
 //! - `netrunner`: [`HeadParser::parse`] into a warm [`RequestHead`] (parser
 //!   and head made once, outside the timed loop; the parser is reset each
-//!   iteration). On top of httparse it records spans and checks the RFC 9112
-//!   rules (Host, Content-Length, Transfer-Encoding, Connection, limits).
+//!   iteration). It records spans and checks the RFC 9112 rules (Host,
+//!   Content-Length, Transfer-Encoding, Connection, limits); all three heads
+//!   here take its own fast path, httparse being kept for the rest.
 //! - for the chunked upload also `httparse+chunks` (httparse's head parse,
 //!   then `httparse::parse_chunk_size` per chunk, the data copied into a
 //!   reused `Vec`, and `httparse::parse_headers` for the trailer) beside

@@ -553,6 +553,18 @@ impl Fields {
                 }
             }
             10 if is_name(name, b"connection") => {
+                // The one-token values nearly every client sends, then the
+                // general list.
+                // (`is_name` is exact here too: a field value holds no
+                // control byte.)
+                if is_name(value, b"close") {
+                    self.close = true;
+                    return;
+                }
+                if is_name(value, b"keep-alive") {
+                    self.keep_alive = true;
+                    return;
+                }
                 for token in list(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         self.close = true;

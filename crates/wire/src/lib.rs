@@ -1,6 +1,10 @@
 //! A pure HTTP/1.1 codec on [httparse]: request heads, body framing,
 //! response heads. No I/O, no clock, no threads.
 //!
+//! The head nearly every client sends is parsed by a fast path that reads
+//! eight bytes at a time and records exactly what httparse would; any
+//! other head, and every malformed one, goes to httparse, which decides.
+//!
 //! Feed it the bytes of one connection in whatever pieces they arrive:
 //!
 //! - [`HeadParser::parse`] finds a whole request head and checks it against
@@ -9,7 +13,8 @@
 //!   (`Content-Length` or `chunked`, extensions and trailers);
 //! - [`Request`] pairs a head with its bytes and body for a handler;
 //! - [`encode_response`] writes a [`Response`] into the caller's buffer,
-//!   with the `Date` of an [`HttpDate`] that the caller updates.
+//!   with the `Date` of an [`HttpDate`] that the caller updates;
+//!   [`HeadCache`] does the same, copying heads it wrote before.
 //!
 //! Each rejection is an [`HttpError`] that carries its status.
 //!
