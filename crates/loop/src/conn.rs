@@ -345,10 +345,11 @@ pub(crate) struct Conn {
     file: Option<FileBody>,
     /// The connection came through the TLS listener.
     tls: bool,
-    /// Nagle is off on the socket. It is turned off before the first write
-    /// of a connection that stays open or streams a file, where a small
-    /// write could wait for the ACK of the last; a connection that sends
-    /// one answer and closes never needs it, and saves the system call.
+    /// Nagle is off on the socket. Where the listener did not hand it down
+    /// (see `server::NAGLE_OFF_INHERITED`), it is turned off before the
+    /// first write of a connection that stays open or streams a file, where
+    /// a small write could wait for the ACK of the last; a connection that
+    /// sends one answer and closes never needs it, and saves the call.
     no_delay: bool,
 }
 
@@ -381,6 +382,13 @@ impl Conn {
     /// The same connection, marked as one that came through TLS.
     pub(crate) fn over_tls(mut self, tls: bool) -> Conn {
         self.tls = tls;
+        self
+    }
+
+    /// The same connection, told whether its socket has Nagle off already
+    /// (inherited from the listener).
+    pub(crate) fn nagle_off(mut self, off: bool) -> Conn {
+        self.no_delay = off;
         self
     }
 

@@ -319,8 +319,8 @@ impl EventLoop {
         tls: bool,
         now: Instant,
     ) {
-        // Nagle is turned off by the connection itself, only if it will
-        // write more than one answer (`Transport::no_delay`).
+        // Nagle is off: inherited from the listener on Linux, else turned
+        // off by the connection itself if it writes more than one answer.
         let stream = match (&self.tls, tls) {
             (Some(config), true) => match config.accept(stream) {
                 Ok(tls) => Socket::Tls(Box::new(tls)),
@@ -331,7 +331,9 @@ impl EventLoop {
         let tls = stream.is_tls();
         let entry = self.conns.insert(Entry {
             stream,
-            conn: Conn::new(peer, now, &self.timeouts).over_tls(tls),
+            conn: Conn::new(peer, now, &self.timeouts)
+                .over_tls(tls)
+                .nagle_off(crate::server::NAGLE_OFF_INHERITED),
             _permit: permit,
         });
         let e = self.conns.get_mut(entry).expect("just inserted");

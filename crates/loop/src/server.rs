@@ -317,10 +317,20 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<StdListener> {
         socket.set_reuse_port(true)?;
     }
     socket.set_nonblocking(true)?;
+    if NAGLE_OFF_INHERITED {
+        // Accepted sockets inherit it: no system call per connection.
+        socket.set_tcp_nodelay(true)?;
+    }
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
 }
+
+/// Whether a socket accepted from a listener with `TCP_NODELAY` has it
+/// too. Linux copies it from the listener; elsewhere a connection turns
+/// Nagle off itself before it writes a second time
+/// (`Transport::no_delay`).
+pub(crate) const NAGLE_OFF_INHERITED: bool = cfg!(target_os = "linux");
 
 /// The listening sockets for one address: one per loop with
 /// `SO_REUSEPORT`, else one; and the address with its real port.
