@@ -341,8 +341,9 @@ pub(crate) struct Conn {
     /// `answer` stopped at the high-water mark of queued output, or behind
     /// a file body still being sent.
     stalled: bool,
-    /// The rest of a file body, sent after what is in the write buffer.
-    file: Option<FileBody>,
+    /// The rest of a file body, sent after what is in the write buffer
+    /// (boxed: a connection that sends no file keeps one word for it).
+    file: Option<Box<FileBody>>,
     /// The connection came through the TLS listener.
     tls: bool,
     /// Nagle is off on the socket. Where the listener did not hand it down
@@ -896,7 +897,7 @@ impl Conn {
             Ok(file) => {
                 if let Some(file) = file {
                     let small = file.len() <= FILE_PIECE as u64;
-                    self.file = (!file.is_empty()).then_some(file);
+                    self.file = (!file.is_empty()).then(|| Box::new(file));
                     // A small file goes out with its head, in one write.
                     if small && self.file.is_some() {
                         if let Err(e) = self.next_piece(bufs) {
