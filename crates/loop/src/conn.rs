@@ -623,28 +623,9 @@ impl Conn {
             {
                 return Next::Wait;
             }
-            let spare = bufs.read.spare();
-            let room = spare.len();
-            match io.read(spare) {
-                Ok(0) => {
-                    self.peer_closed = true;
-                    self.read_ready = false;
-                }
-                Ok(n) => {
-                    bufs.read.filled(n);
-                    if self.fresh {
-                        // The header timeout counts from the first byte.
-                        self.fresh = false;
-                        self.touched = true;
-                    }
-                    // Edge-triggered readiness: a short read drained the
-                    // socket, and any later bytes raise a new event.
-                    self.read_ready = n == room || self.read_closed || !io.short_read_drains();
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    self.read_ready = false;
-                    return Next::Wait;
-                }
+            match self.read(io, bufs) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Next::Wait,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(&e),
             }
@@ -680,26 +661,10 @@ impl Conn {
         if !usual {
             return None;
         }
-        let spare = bufs.read.spare();
-        let room = spare.len();
-        match io.read(spare) {
-            Ok(0) => {
-                self.peer_closed = true;
-                self.read_ready = false;
-                return None;
-            }
-            Ok(n) => {
-                bufs.read.filled(n);
-                if self.fresh {
-                    self.fresh = false;
-                    self.touched = true;
-                }
-                self.read_ready = n == room || self.read_closed || !io.short_read_drains();
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                self.read_ready = false;
-                return Some(Next::Wait);
-            }
+        match self.read(io, bufs) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Some(Next::Wait),
             Err(e) if e.kind() == ErrorKind::Interrupted => return None,
             Err(e) => return Some(self.fail(&e)),
         }
@@ -724,6 +689,39 @@ impl Conn {
         bufs.write.clear();
         bufs.written = 0;
         Some(Next::Wait)
+    }
+
+    /// Read what the socket has onto the end of the read buffer, and take
+    /// note: the end of the stream, the first byte (the header clock starts
+    /// then), whether the socket may hold more.
+    #[inline(always)]
+    fn read(&mut self, io: &mut impl Transport, bufs: &mut Buffers) -> io::Result<usize> {
+        let spare = bufs.read.spare();
+        let room = spare.len();
+        match io.read(spare) {
+            Ok(0) => {
+                self.peer_closed = true;
+                self.read_ready = false;
+                Ok(0)
+            }
+            Ok(n) => {
+                bufs.read.filled(n);
+                if self.fresh {
+                    self.fresh = false;
+                    self.touched = true;
+                }
+                // Edge-triggered readiness: a short read drained the
+                // socket, and any later bytes raise a new event.
+                self.read_ready = n == room || self.read_closed || !io.short_read_drains();
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() == ErrorKind::WouldBlock {
+                    self.read_ready = false;
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Write what is owed, turning Nagle off first if the connection will

@@ -598,8 +598,10 @@ fn is_field_text(b: u8) -> bool {
     CLASS[usize::from(b)] & FIELD_TEXT != 0
 }
 
-/// `tchar` of RFC 9110 §5.6.2.
-fn is_tchar(b: u8) -> bool {
+/// `tchar` of RFC 9110 §5.6.2: the bytes of a token (a method, a field
+/// name, a chunk extension name).
+#[inline(always)]
+pub(crate) fn is_tchar(b: u8) -> bool {
     CLASS[usize::from(b)] & TCHAR != 0
 }
 
