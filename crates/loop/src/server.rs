@@ -340,6 +340,9 @@ fn bind_group(
     threads: usize,
 ) -> Result<(Vec<StdListener>, SocketAddr), Error> {
     let bind_error = |addr| move |source| Error::Bind { addr, source };
+    // One loop needs no group: a plain listener spares the kernel the
+    // group's lookup on every new connection.
+    let reuse_port = reuse_port && threads > 1;
     if reuse_port && addr.port() != 0 {
         // SO_REUSEPORT would let us share a port that another server of
         // the same user is listening on, and take half its connections.
