@@ -46,10 +46,6 @@ pub(crate) trait Transport: Read + Write {
     /// Send FIN: no more bytes from this side (TLS: close_notify first).
     fn shutdown_write(&mut self) -> io::Result<()>;
 
-    /// Send small writes at once rather than wait for the peer's ACK of
-    /// the last one (`TCP_NODELAY`, Nagle off). Best effort.
-    fn no_delay(&mut self) {}
-
     /// Whether the transport itself still holds bytes for the peer that
     /// the socket has not taken (TLS records), beyond what `write` took.
     fn pending(&self) -> bool {
@@ -80,10 +76,6 @@ pub(crate) trait Transport: Read + Write {
 impl Transport for mio::net::TcpStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
-    }
-
-    fn no_delay(&mut self) {
-        let _ = self.set_nodelay(true);
     }
 }
 
@@ -346,12 +338,6 @@ pub(crate) struct Conn {
     file: Option<Box<FileBody>>,
     /// The connection came through the TLS listener.
     tls: bool,
-    /// Nagle is off on the socket. Where the listener did not hand it down
-    /// (see `server::NAGLE_OFF_INHERITED`), it is turned off before the
-    /// first write of a connection that stays open or streams a file, where
-    /// a small write could wait for the ACK of the last; a connection that
-    /// sends one answer and closes never needs it, and saves the call.
-    no_delay: bool,
 }
 
 impl Conn {
@@ -376,20 +362,12 @@ impl Conn {
             stalled: false,
             file: None,
             tls: false,
-            no_delay: false,
         }
     }
 
     /// The same connection, marked as one that came through TLS.
     pub(crate) fn over_tls(mut self, tls: bool) -> Conn {
         self.tls = tls;
-        self
-    }
-
-    /// The same connection, told whether its socket has Nagle off already
-    /// (inherited from the listener).
-    pub(crate) fn nagle_off(mut self, off: bool) -> Conn {
-        self.no_delay = off;
         self
     }
 
@@ -562,7 +540,7 @@ impl Conn {
             }
             if bufs.written < bufs.write.len() && !self.write_blocked {
                 let before = bufs.written;
-                match self.flush(io, bufs) {
+                match flush(io, bufs) {
                     Ok(done) => self.write_blocked = !done,
                     Err(e) => return self.fail(&e),
                 }
@@ -672,7 +650,7 @@ impl Conn {
         if bufs.write.is_empty() {
             return None;
         }
-        match self.flush(io, bufs) {
+        match flush(io, bufs) {
             Ok(done) => self.write_blocked = !done,
             Err(e) => return Some(self.fail(&e)),
         }
@@ -722,17 +700,6 @@ impl Conn {
                 Err(e)
             }
         }
-    }
-
-    /// Write what is owed, turning Nagle off first if the connection will
-    /// write again (see `no_delay`).
-    #[inline(always)]
-    fn flush(&mut self, io: &mut impl Transport, bufs: &mut Buffers) -> io::Result<bool> {
-        if !self.no_delay && (!matches!(self.state, State::Closing { .. }) || self.file.is_some()) {
-            io.no_delay();
-            self.no_delay = true;
-        }
-        flush(io, bufs)
     }
 
     /// Read the next piece of the file body onto the end of the write
@@ -1028,7 +995,6 @@ mod tests {
         writes: usize,
         write_room: Option<usize>,
         shut: bool,
-        no_delays: usize,
     }
 
     impl Read for Script {
@@ -1074,10 +1040,6 @@ mod tests {
         fn shutdown_write(&mut self) -> io::Result<()> {
             self.shut = true;
             Ok(())
-        }
-
-        fn no_delay(&mut self) {
-            self.no_delays += 1;
         }
     }
 
@@ -1370,20 +1332,6 @@ mod tests {
         out.insert_str(0, "");
         assert_eq!(out.len(), ok("hi").len());
         assert!(h.conn.is_idle());
-    }
-
-    #[test]
-    fn nagle_goes_off_once_and_only_for_a_connection_that_writes_again() {
-        let mut h = Harness::new();
-        h.send(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-        assert_eq!(h.io.no_delays, 0, "one answer, then close");
-
-        let mut h = Harness::new();
-        for _ in 0..3 {
-            h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        }
-        assert_eq!(h.output(), ok("hi").repeat(3));
-        assert_eq!(h.io.no_delays, 1, "keep-alive: once");
     }
 
     #[test]

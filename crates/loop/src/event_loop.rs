@@ -319,8 +319,10 @@ impl EventLoop {
         tls: bool,
         now: Instant,
     ) {
-        // Nagle is off: inherited from the listener on Linux, else turned
-        // off by the connection itself if it writes more than one answer.
+        // Nagle off: Linux copies it from the listener (see `listen`);
+        // elsewhere each accepted socket is told.
+        #[cfg(not(target_os = "linux"))]
+        let _ = stream.set_nodelay(true);
         let stream = match (&self.tls, tls) {
             (Some(config), true) => match config.accept(stream) {
                 Ok(tls) => Socket::Tls(Box::new(tls)),
@@ -331,9 +333,7 @@ impl EventLoop {
         let tls = stream.is_tls();
         let entry = self.conns.insert(Entry {
             stream,
-            conn: Conn::new(peer, now, &self.timeouts)
-                .over_tls(tls)
-                .nagle_off(crate::server::NAGLE_OFF_INHERITED),
+            conn: Conn::new(peer, now, &self.timeouts).over_tls(tls),
             _permit: permit,
         });
         let e = self.conns.get_mut(entry).expect("just inserted");

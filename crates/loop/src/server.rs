@@ -317,20 +317,14 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<StdListener> {
         socket.set_reuse_port(true)?;
     }
     socket.set_nonblocking(true)?;
-    if NAGLE_OFF_INHERITED {
-        // Accepted sockets inherit it: no system call per connection.
-        socket.set_tcp_nodelay(true)?;
-    }
+    // Responses are written whole; Nagle would only delay them. Linux
+    // copies the option to every socket accepted from this one, so no
+    // connection makes the call (elsewhere the loop sets it per socket).
+    socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
 }
-
-/// Whether a socket accepted from a listener with `TCP_NODELAY` has it
-/// too. Linux copies it from the listener; elsewhere a connection turns
-/// Nagle off itself before it writes a second time
-/// (`Transport::no_delay`).
-pub(crate) const NAGLE_OFF_INHERITED: bool = cfg!(target_os = "linux");
 
 /// The listening sockets for one address: one per loop with
 /// `SO_REUSEPORT`, else one; and the address with its real port.
@@ -432,5 +426,23 @@ fn run_acceptor(
                 let _ = control.waker.wake();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sockets accepted from our listener have Nagle off without a call of
+    /// their own (Linux copies `TCP_NODELAY` from the listener).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn accepted_sockets_inherit_nagle_off() {
+        let listener = listen(SocketAddr::from(([127, 0, 0, 1], 0)), false).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        listener.set_nonblocking(false).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

@@ -80,13 +80,6 @@ impl Transport for Socket {
         }
     }
 
-    fn no_delay(&mut self) {
-        match self {
-            Socket::Plain(tcp) => tcp.no_delay(),
-            Socket::Tls(tls) => tls.no_delay(),
-        }
-    }
-
     fn close_notify(&mut self) {
         if let Socket::Tls(tls) = self {
             tls.close_notify();

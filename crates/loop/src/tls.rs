@@ -206,10 +206,6 @@ impl Transport for TlsStream {
         self.tls.wants_write()
     }
 
-    fn no_delay(&mut self) {
-        self.tcp.no_delay();
-    }
-
     fn flush_pending(&mut self) -> io::Result<Flushed> {
         self.flush_counting()
     }
