@@ -113,6 +113,18 @@ impl Deadlines {
         list.tail = key;
     }
 
+    /// Make `timer` the deadline of `key` (none for `None`), doing
+    /// nothing when it already is.
+    #[inline(always)]
+    pub(crate) fn update(&mut self, key: usize, timer: Option<(Kind, Instant)>) {
+        if self.get(key) != timer {
+            match timer {
+                Some((kind, at)) => self.set(key, kind, at),
+                None => self.clear(key),
+            }
+        }
+    }
+
     /// Take away the deadline of `key`, if any.
     pub(crate) fn clear(&mut self, key: usize) {
         let Some(&Node {

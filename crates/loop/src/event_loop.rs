@@ -401,27 +401,15 @@ impl EventLoop {
             return;
         }
         *idle_mark = idle;
-        let timer = entry.conn.timer();
-        if self.deadlines.get(key) != timer {
-            match timer {
-                Some((kind, at)) => self.deadlines.set(key, kind, at),
-                None => self.deadlines.clear(key),
-            }
-        }
+        self.deadlines.update(key, entry.conn.timer());
     }
 
     fn sync(&mut self, key: usize) {
         let Some(entry) = self.conns.get(key) else {
             return;
         };
-        let timer = entry.conn.timer();
-        let idle = entry.conn.is_idle();
-        if self.deadlines.get(key) != timer {
-            match timer {
-                Some((kind, at)) => self.deadlines.set(key, kind, at),
-                None => self.deadlines.clear(key),
-            }
-        }
+        let (timer, idle) = (entry.conn.timer(), entry.conn.is_idle());
+        self.deadlines.update(key, timer);
         self.conns.set_idle(key, idle);
     }
 
