@@ -7,7 +7,23 @@ use crate::Router;
 
 /// Run `f` with the request `method target` (HTTP/1.1, `Host: test`).
 pub(crate) fn with_request<R>(method: &str, target: &str, f: impl FnOnce(&Request<'_>) -> R) -> R {
-    let bytes = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n\r\n");
+    with_fields(method, target, &[], f)
+}
+
+/// [`with_request`] with the extra header lines `fields` (each
+/// `Name: value`).
+pub(crate) fn with_fields<R>(
+    method: &str,
+    target: &str,
+    fields: &[&str],
+    f: impl FnOnce(&Request<'_>) -> R,
+) -> R {
+    let mut bytes = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
+    for field in fields {
+        bytes.push_str(field);
+        bytes.push_str("\r\n");
+    }
+    bytes.push_str("\r\n");
     let mut head = RequestHead::default();
     let n = HeadParser::new()
         .parse(bytes.as_bytes(), &Limits::default(), &mut head)

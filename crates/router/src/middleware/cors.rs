@@ -244,9 +244,10 @@ fn vary_origin(mut res: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use netrunner_wire::{HeadParser, Limits, RequestHead, Status};
+    use netrunner_wire::Status;
 
     use super::*;
+    use crate::testing::with_fields;
     use crate::Router;
 
     fn app(cors: Cors) -> Router {
@@ -263,28 +264,6 @@ mod tests {
             .wrap(cors.middleware())
             .build()
             .unwrap()
-    }
-
-    /// Run `f` with the request `method target` and the extra header
-    /// lines `fields` (each `Name: value`).
-    fn with_fields<R>(
-        method: &str,
-        target: &str,
-        fields: &[&str],
-        f: impl FnOnce(&Request<'_>) -> R,
-    ) -> R {
-        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
-        for field in fields {
-            head.push_str(field);
-            head.push_str("\r\n");
-        }
-        head.push_str("\r\n");
-        let mut parsed = RequestHead::default();
-        HeadParser::new()
-            .parse(head.as_bytes(), &Limits::default(), &mut parsed)
-            .unwrap()
-            .expect("a whole head");
-        f(&Request::new(&parsed, head.as_bytes(), b""))
     }
 
     /// The router's answer to `method target` with `fields`.
