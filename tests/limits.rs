@@ -6,9 +6,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_between, Conn, Server};
-
-const TEXT: &str = "text/plain; charset=utf-8";
+use crate::util::{assert_between, Conn, Server, TEXT};
 
 /// 60 clients at once against a cap of 20: all are answered, none is reset.
 #[test]
@@ -43,15 +41,7 @@ fn clients_over_the_cap_wait_and_are_all_served() {
 fn client_at_the_cap_waits_in_the_backlog_until_a_place_frees() {
     const CAP: usize = 20;
     let s = Server::start(&["--max-connections", &CAP.to_string()]);
-    let mut held: Vec<Conn> = (0..CAP)
-        .map(|i| {
-            let mut conn = s.connect();
-            conn.send(format!("GET /hello/{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
-            conn.read_response()
-                .assert(200, TEXT, &format!("Hello, {i}!"));
-            conn
-        })
-        .collect();
+    let mut held: Vec<Conn> = (0..CAP).map(|i| s.served(i)).collect();
 
     let mut waiting = s.connect();
     waiting.send(b"GET /hello HTTP/1.1\r\nHost: test\r\n\r\n");
@@ -70,9 +60,7 @@ fn client_at_the_cap_waits_in_the_backlog_until_a_place_frees() {
 
     // The others were kept and still work.
     for (i, conn) in held.iter_mut().enumerate() {
-        conn.send(format!("GET /hello/{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
-        conn.read_response()
-            .assert(200, TEXT, &format!("Hello, {i}!"));
+        conn.hello(i);
     }
 }
 

@@ -3,9 +3,7 @@
 
 use std::io::Write;
 
-use crate::util::{Conn, Server, TempDir};
-
-const TEXT: &str = "text/plain; charset=utf-8";
+use crate::util::{Conn, Server, TempDir, TEXT};
 
 #[test]
 fn keep_alive_serves_two_requests() {

@@ -1,8 +1,6 @@
 //! The routes of the default application (CONTRACT.md, "Routes"), over raw TCP.
 
-use crate::util::{Response, Server, TempDir};
-
-const TEXT: &str = "text/plain; charset=utf-8";
+use crate::util::{Response, Server, TempDir, TEXT};
 
 /// `GET path` on a fresh connection must give exactly this response.
 #[track_caller]
@@ -145,37 +143,7 @@ fn options_answers_with_allow() {
 fn head_matches_get_without_body() {
     let s = Server::start(&[]);
     for path in ["/", "/hello", "/json", "/hello/w%C3%B6rld"] {
-        let mut conn = s.connect();
-        conn.send(
-            format!(
-                "HEAD {path} HTTP/1.1\r\nHost: test\r\n\r\nGET {path} HTTP/1.1\r\nHost: test\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        let head = conn.read_head_response();
-        let get = conn.read_response();
-        assert_eq!(head.status, 200, "HEAD {path}: {head:#?}");
-        assert_eq!(get.status, 200, "GET {path}: {get:#?}");
-        assert_eq!(
-            head.header("content-length"),
-            Some(get.body.len().to_string().as_str()),
-            "HEAD {path} has the GET Content-Length"
-        );
-        let without_date = |r: &Response| {
-            let mut h: Vec<(String, String)> = r
-                .headers
-                .iter()
-                .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
-                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-                .collect();
-            h.sort();
-            h
-        };
-        assert_eq!(
-            without_date(&head),
-            without_date(&get),
-            "HEAD {path} headers = GET headers"
-        );
+        s.head_matches_get(path);
     }
 }
 

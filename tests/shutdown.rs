@@ -5,9 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_between, is_timeout, Conn, Server};
-
-const TEXT: &str = "text/plain; charset=utf-8";
+use crate::util::{assert_between, is_timeout, Conn, Server, TEXT};
 
 /// Idle keep-alive connections are closed and the process exits 0 once drained.
 #[test]
@@ -108,15 +106,7 @@ fn sigterm_with_a_stalled_request_exits_1_at_the_shutdown_timeout() {
 #[test]
 fn sigterm_closes_many_idle_connections_promptly() {
     let mut s = Server::start(&[]);
-    let mut idle: Vec<Conn> = (0..100)
-        .map(|i| {
-            let mut conn = s.connect();
-            conn.send(format!("GET /hello/{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
-            conn.read_response()
-                .assert(200, TEXT, &format!("Hello, {i}!"));
-            conn
-        })
-        .collect();
+    let mut idle: Vec<Conn> = (0..100).map(|i| s.served(i)).collect();
 
     let signalled = Instant::now();
     s.signal("TERM");

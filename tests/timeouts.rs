@@ -9,9 +9,8 @@ use std::io;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_between, is_timeout, Server, TempDir};
+use crate::util::{assert_between, is_timeout, Server, TempDir, TEXT};
 
-const TEXT: &str = "text/plain; charset=utf-8";
 /// The deadline every server in this module gets.
 const TIMEOUT: &str = "300ms";
 /// Earliest a 300 ms deadline may fire.
@@ -129,9 +128,7 @@ fn busy_keep_alive_outlives_the_idle_timeout() {
     let mut conn = s.connect();
     let started = Instant::now();
     for i in 0..10 {
-        conn.send(format!("GET /hello/{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
-        conn.read_response()
-            .assert(200, TEXT, &format!("Hello, {i}!"));
+        conn.hello(i);
         conn.expect_silence(GAP);
     }
     assert!(

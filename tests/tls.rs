@@ -13,9 +13,8 @@ use rustls::ClientConnection;
 
 use crate::curl::{curl, curl_ok, header, split_included};
 use crate::options::check_rejected;
-use crate::util::{assert_between, self_signed, Cert, Conn, Server, TempDir};
+use crate::util::{assert_between, self_signed, Cert, Conn, Server, TempDir, TEXT};
 
-const TEXT: &str = "text/plain; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 /// The deadline of the timeout tests.
 const TIMEOUT: &str = "300ms";

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
+/// The content type of the default application's text answers.
+pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
+
 /// How long the server may take to print its listening line or to exit.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read and write timeout of every test socket.
@@ -182,6 +185,56 @@ impl Server {
     /// A new raw connection to this server.
     pub(crate) fn connect(&self) -> Conn {
         Conn::connect(self.addr)
+    }
+
+    /// A keep-alive connection that has had `GET /hello/{i}` answered, to
+    /// hold open.
+    #[track_caller]
+    pub(crate) fn served(&self, i: usize) -> Conn {
+        let mut conn = self.connect();
+        conn.hello(i);
+        conn
+    }
+
+    /// `HEAD path` then `GET path` pipelined on one new connection: both
+    /// `200`, the HEAD with the GET's fields (`Date` aside) and
+    /// `Content-Length` and no body, nothing after the GET. The GET's
+    /// response.
+    #[track_caller]
+    pub(crate) fn head_matches_get(&self, path: &str) -> Response {
+        let mut conn = self.connect();
+        conn.send(
+            format!(
+                "HEAD {path} HTTP/1.1\r\nHost: test\r\n\r\nGET {path} HTTP/1.1\r\nHost: test\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let head = conn.read_head_response();
+        let get = conn.read_response();
+        assert_eq!(head.status, 200, "HEAD {path}: {head:#?}");
+        assert_eq!(get.status, 200, "GET {path}: {get:#?}");
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.body.len().to_string().as_str()),
+            "HEAD {path} has the GET Content-Length"
+        );
+        let without_date = |r: &Response| {
+            let mut h: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                .collect();
+            h.sort();
+            h
+        };
+        assert_eq!(
+            without_date(&head),
+            without_date(&get),
+            "HEAD {path} fields = GET fields"
+        );
+        assert_eq!(conn.buffered(), 0, "{path}: bytes after the GET");
+        get
     }
 
     /// A new TLS connection to this server's HTTPS address, trusting
@@ -654,6 +707,14 @@ impl Conn {
             .tcp()
             .shutdown(Shutdown::Write)
             .expect("shutdown write");
+    }
+
+    /// Sends `GET /hello/{i}` and checks its answer, `Hello, {i}!`.
+    #[track_caller]
+    pub(crate) fn hello(&mut self, i: usize) {
+        self.send(format!("GET /hello/{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
+        self.read_response()
+            .assert(200, TEXT, &format!("Hello, {i}!"));
     }
 
     /// Reads one response to a request that expects a body (not `HEAD`).
