@@ -21,24 +21,19 @@
 
 use netrunner_wire::Method;
 
-use crate::methods::MethodSet;
+use crate::methods::{MethodSet, ORDER};
 use crate::tree::Node;
 
-/// Every method, [`Method::Other`] included. An entry keeps the answer for
-/// `method` at index `method as usize`; a method missing here (one added to
-/// [`Method`] later) finds no slot or an unset one, and so walks the tree.
-const METHODS: [Method; 10] = [
-    Method::Get,
-    Method::Head,
-    Method::Post,
-    Method::Put,
-    Method::Delete,
-    Method::Connect,
-    Method::Options,
-    Method::Trace,
-    Method::Patch,
-    Method::Other,
-];
+/// Every method: the routable ones, then [`Method::Other`]. An entry keeps
+/// the answer for `method` at index `method as usize`; a method missing
+/// here (one added to [`Method`] later) finds no slot or an unset one, and
+/// so walks the tree.
+fn methods() -> impl Iterator<Item = Method> {
+    ORDER.into_iter().chain([Method::Other])
+}
+
+/// How many [`methods`] there are.
+const METHODS: usize = ORDER.len() + 1;
 
 /// What the router does with one method on one path of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +50,7 @@ pub(crate) enum Answer<T> {
 /// The answers for one path, one per method, and its `Allow` set.
 pub(crate) struct Entry<T> {
     path: Box<str>,
-    answers: [Answer<T>; METHODS.len()],
+    answers: [Answer<T>; METHODS],
     allowed: MethodSet,
 }
 
@@ -217,8 +212,8 @@ impl<T> Exact<T> {
 /// matches it (never, for a literal path of the tree).
 fn entry<T: Clone>(root: &Node<T>, path: String) -> Option<Entry<T>> {
     let allowed = root.allowed(&path)?;
-    let mut answers: [Answer<T>; METHODS.len()] = std::array::from_fn(|_| Answer::Tree);
-    for method in METHODS {
+    let mut answers: [Answer<T>; METHODS] = std::array::from_fn(|_| Answer::Tree);
+    for method in methods() {
         // The same lookup as the router's: the first endpoint, in
         // precedence order, with a route for `method` (`HEAD` falling back
         // to `GET`).
@@ -268,7 +263,7 @@ mod tests {
 
     #[test]
     fn methods_sit_at_their_index() {
-        for (i, method) in METHODS.into_iter().enumerate() {
+        for (i, method) in methods().enumerate() {
             assert_eq!(method as usize, i, "{method:?}");
         }
     }

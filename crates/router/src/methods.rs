@@ -4,7 +4,7 @@
 use netrunner_wire::Method;
 
 /// Every routable method, in the order `Allow` lists them.
-const ORDER: [Method; 9] = [
+pub(crate) const ORDER: [Method; 9] = [
     Method::Get,
     Method::Head,
     Method::Post,
