@@ -16,6 +16,7 @@ use crate::conn::Transport;
 use crate::conn::{Buffers, Clock, Conn, Next, Ready, Shared, Timeouts};
 use crate::deadline::{Deadlines, Kind};
 use crate::handler::Handler;
+use crate::listener::{self, Accepts};
 use crate::socket::Socket;
 use crate::tls::TlsConfig;
 
@@ -77,6 +78,8 @@ pub(crate) struct EventLoop {
     tls_listener: Option<TcpListener>,
     tls: Option<TlsConfig>,
     accepting: Accepting,
+    /// How the listeners report waiting clients while accepting is open.
+    accepts: Accepts,
     /// An accept error has been reported and not yet followed by a success.
     accept_fault_logged: bool,
     limit: ConnLimit,
@@ -120,13 +123,21 @@ impl EventLoop {
             limits,
             timeouts,
         } = setup;
+        // Both listeners get the same mode: level-triggered where the
+        // system allows, and if one is refused, both stay edge-triggered.
+        let mut accepts = Accepts::Level;
         if let Some(listener) = &mut listener {
-            poll.registry()
-                .register(listener, LISTENER, Interest::READABLE)?;
+            accepts = listener::register(poll.registry(), listener, LISTENER)?;
         }
         if let Some(listener) = &mut tls_listener {
-            poll.registry()
-                .register(listener, LISTENER_TLS, Interest::READABLE)?;
+            if listener::register(poll.registry(), listener, LISTENER_TLS)? == Accepts::Edge {
+                accepts = Accepts::Edge;
+            }
+        }
+        if accepts == Accepts::Edge {
+            if let Some(listener) = &mut listener {
+                listener::pause(poll.registry(), listener, LISTENER);
+            }
         }
         Ok(EventLoop {
             poll,
@@ -135,6 +146,7 @@ impl EventLoop {
             tls_listener,
             tls,
             accepting: Accepting::Open,
+            accepts,
             accept_fault_logged: false,
             limit,
             conns: Slab::new(),
@@ -206,8 +218,7 @@ impl EventLoop {
                 }
             }
             if matches!(self.accepting, Accepting::Backoff(at) if at <= now) {
-                self.accepting = Accepting::Open;
-                self.accept(now);
+                self.resume_accepting(now);
             }
             while let Some((key, kind)) = self.deadlines.pop_due(now) {
                 self.on_deadline(key, kind, &clock);
@@ -232,8 +243,7 @@ impl EventLoop {
         }
         // The waker also says that a permit freed while at the cap.
         if self.accepting == Accepting::AtCap {
-            self.accepting = Accepting::Open;
-            self.accept(now);
+            self.resume_accepting(now);
         }
         Ok(())
     }
@@ -263,8 +273,9 @@ impl EventLoop {
         }
     }
 
-    /// Accept from this loop's own listeners until they are drained, the
-    /// cap is reached, or descriptors run out.
+    /// Accept from this loop's own listeners (as many per listener as
+    /// [`Accepts::per_event`] allows), until the cap is reached or
+    /// descriptors run out.
     fn accept(&mut self, now: Instant) {
         for tls in [false, true] {
             self.accept_from(tls, now);
@@ -275,10 +286,10 @@ impl EventLoop {
         if self.accepting != Accepting::Open {
             return;
         }
-        loop {
+        for _ in 0..self.accepts.per_event() {
             let Some(permit) = self.limit.try_acquire() else {
                 // At the cap: leave clients in the kernel's backlog.
-                self.accepting = Accepting::AtCap;
+                self.pause_accepting(Accepting::AtCap);
                 return;
             };
             let listener = if tls {
@@ -303,11 +314,47 @@ impl EventLoop {
                             eprintln!("netrunner: cannot accept ({e}); retrying, serving on");
                             self.accept_fault_logged = true;
                         }
-                        self.accepting = Accepting::Backoff(now + ACCEPT_BACKOFF);
+                        self.pause_accepting(Accepting::Backoff(now + ACCEPT_BACKOFF));
                         return;
                     }
                 },
             }
+        }
+    }
+
+    /// Stop accepting (at the cap, or backing off): level-triggered
+    /// listeners would otherwise report waiting clients at every poll.
+    fn pause_accepting(&mut self, why: Accepting) {
+        self.accepting = why;
+        if self.accepts == Accepts::Level {
+            self.each_listener(listener::pause);
+        }
+    }
+
+    /// Accept again after [`pause_accepting`](Self::pause_accepting).
+    fn resume_accepting(&mut self, now: Instant) {
+        self.accepting = Accepting::Open;
+        if self.accepts == Accepts::Level {
+            let mut refused = false;
+            self.each_listener(|registry, listener, token| {
+                refused |= listener::resume(registry, listener, token) == Accepts::Edge;
+            });
+            if refused {
+                // Edge-triggered from now on, both of them alike.
+                self.accepts = Accepts::Edge;
+                self.each_listener(listener::pause);
+            }
+        }
+        self.accept(now);
+    }
+
+    fn each_listener(&mut self, mut f: impl FnMut(&mio::Registry, &mut TcpListener, Token)) {
+        let registry = self.poll.registry();
+        if let Some(listener) = &mut self.listener {
+            f(registry, listener, LISTENER);
+        }
+        if let Some(listener) = &mut self.tls_listener {
+            f(registry, listener, LISTENER_TLS);
         }
     }
 

@@ -35,6 +35,7 @@ mod conn;
 mod deadline;
 mod event_loop;
 mod handler;
+mod listener;
 mod server;
 mod socket;
 mod tls;
