@@ -350,7 +350,10 @@ impl Conn {
             },
             bufs: None,
             peer,
-            read_ready: true,
+            // Not until the poll says so: registering a socket reports the
+            // bytes already there, and the first event of a new connection
+            // is often only "writable", on which a read would find nothing.
+            read_ready: false,
             read_closed: false,
             write_blocked: false,
             peer_closed: false,
