@@ -368,6 +368,12 @@ impl Conn {
         }
     }
 
+    /// A write stopped at `WouldBlock`: the connection waits for the
+    /// socket to become writable.
+    pub(crate) fn write_blocked(&self) -> bool {
+        self.write_blocked
+    }
+
     /// The same connection, marked as one that came through TLS.
     pub(crate) fn over_tls(mut self, tls: bool) -> Conn {
         self.tls = tls;

@@ -54,6 +54,8 @@ enum Event {
 struct Entry {
     stream: Socket,
     conn: Conn,
+    /// The socket is registered for writable events too (see `add`).
+    writable: bool,
     _permit: Permit,
 }
 
@@ -381,19 +383,20 @@ impl EventLoop {
         let entry = self.conns.insert(Entry {
             stream,
             conn: Conn::new(peer, now, &self.timeouts).over_tls(tls),
+            writable: false,
             _permit: permit,
         });
         let e = self.conns.get_mut(entry).expect("just inserted");
-        // Registered once for both directions: edge-triggered readiness
-        // then costs no system call per state change.
+        // Registered for reading only (edge-triggered), as nginx does:
+        // registered for writing too, a new socket is reported writable at
+        // once, a round of the loop per connection for nothing. Writable
+        // events are asked for the first time a write would block (see
+        // `drive`) and kept from then on, so a connection makes at most
+        // one more `epoll_ctl`, and most never do.
         if self
             .poll
             .registry()
-            .register(
-                &mut e.stream,
-                Token(entry),
-                Interest::READABLE | Interest::WRITABLE,
-            )
+            .register(&mut e.stream, Token(entry), Interest::READABLE)
             .is_err()
         {
             self.conns.remove(entry);
@@ -449,6 +452,23 @@ impl EventLoop {
         }
         *idle_mark = idle;
         self.deadlines.update(key, entry.conn.timer());
+        if entry.conn.write_blocked() && !entry.writable {
+            // Re-registering reports the socket at once if it has become
+            // writable since the write that would have blocked.
+            entry.writable = true;
+            if self
+                .poll
+                .registry()
+                .reregister(
+                    &mut entry.stream,
+                    Token(key),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .is_err()
+            {
+                self.close(key);
+            }
+        }
     }
 
     fn sync(&mut self, key: usize) {

@@ -1,5 +1,6 @@
 //! The loop over real sockets on 127.0.0.1: both accept modes, pipelining,
-//! a panicking handler next to a healthy connection, and shutdown.
+//! a response larger than the socket takes at once, a panicking handler
+//! next to a healthy connection, and shutdown.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -11,9 +12,16 @@ use netrunner_wire::{Body, Request, Response, Status};
 fn app(req: &Request<'_>) -> Response {
     match req.path() {
         "/panic" => panic!("this handler fails on purpose"),
+        "/big" => Response::with_body(Status::OK, "application/octet-stream", Body::Bytes(big())),
         "/echo" => Response::with_body(Status::OK, "text/plain", Body::Bytes(req.body().to_vec())),
         path => Response::text_owned(Status::OK, format!("path={path}")),
     }
+}
+
+/// 16 MiB, far more than loopback socket buffers take before the
+/// client reads: the server's writes block.
+fn big() -> Vec<u8> {
+    (0..16 << 20).map(|i: usize| (i % 251) as u8).collect()
 }
 
 fn start(accept: AcceptMode, threads: usize) -> ServerHandle {
@@ -102,6 +110,25 @@ fn reuse_port_mode_serves_pipelined_requests() {
 #[test]
 fn acceptor_mode_serves_pipelined_requests() {
     serves_pipelined_requests(AcceptMode::Acceptor);
+}
+
+/// The socket fills while the client waits; the rest of the response, and
+/// the answer to the request pipelined behind it, go out once it reads
+/// (the loop asks for writable events only when a write would block).
+#[test]
+fn a_response_larger_than_the_socket_takes_goes_out_as_the_client_reads() {
+    let server = start(AcceptMode::ReusePort, 1);
+    let mut c = connect(server.local_addr());
+    c.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut bodies = read_responses(&mut c, 2).into_iter();
+    let first = bodies.next().unwrap();
+    assert!(first.as_bytes() == String::from_utf8_lossy(&big()).as_bytes());
+    assert_eq!(bodies.next().unwrap(), "path=/after");
+    server.shutdown_trigger().trigger();
+    drop(c);
+    server.join().unwrap();
 }
 
 #[test]

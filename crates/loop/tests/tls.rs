@@ -1,6 +1,6 @@
 //! HTTPS through the loop over real sockets on 127.0.0.1: a certificate made
 //! with rcgen, a rustls client, ALPN, keep-alive, pipelining, a 1 MiB echo,
-//! `Request::is_tls`, a close_notify at shutdown, and the errors of
+//! a 16 MiB response to a client that waits before reading, `Request::is_tls`, a close_notify at shutdown, and the errors of
 //! [`TlsConfig::from_pem_files`].
 
 use std::io::{Read, Write};
@@ -30,8 +30,14 @@ fn app(req: &Request<'_>) -> Response {
             Body::Bytes(req.body().to_vec()),
         ),
         "/tls" => Response::text_owned(Status::OK, format!("tls={}", req.is_tls())),
+        "/big" => Response::with_body(Status::OK, "application/octet-stream", Body::Bytes(big())),
         path => Response::text_owned(Status::OK, format!("path={path}")),
     }
+}
+
+/// More than loopback socket buffers take before the client reads.
+fn big() -> Vec<u8> {
+    (0..16 << 20).map(|i: usize| (i % 251) as u8).collect()
 }
 
 /// A unique, empty directory under the system temp dir; removed on drop.
@@ -342,6 +348,26 @@ fn a_one_mib_body_is_echoed_over_tls() {
     // The connection is still good for another request after it.
     let next = request(&mut client, b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(next.text(), "path=/after");
+    drop(client);
+    stop(server);
+}
+
+/// The socket fills with TLS records while the client waits; the rest, and
+/// the answer pipelined behind, go out once it reads.
+#[test]
+fn a_response_larger_than_the_socket_takes_goes_out_over_tls_as_the_client_reads() {
+    let cert = write_cert();
+    let server = start(&cert, AcceptMode::ReusePort, 1);
+    let mut client = connect(server.tls_addr().unwrap(), &cert);
+    client
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    client.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut buf = Vec::new();
+    let res = read_responses(&mut client, &mut buf, 2);
+    assert!(res[0].body == big(), "the body differs");
+    assert_eq!(res[1].text(), "path=/after");
     drop(client);
     stop(server);
 }
