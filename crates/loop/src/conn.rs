@@ -317,6 +317,8 @@ pub(crate) struct Conn {
     read_closed: bool,
     /// The last write stopped at `WouldBlock`: wait for a writable event.
     write_blocked: bool,
+    /// The loop has been asked for writable events (`needs_write_events`).
+    write_events: bool,
     /// The peer sent FIN.
     peer_closed: bool,
     /// Shutdown asked the connection to finish its request and close.
@@ -356,6 +358,7 @@ impl Conn {
             read_ready: false,
             read_closed: false,
             write_blocked: false,
+            write_events: false,
             peer_closed: false,
             draining: false,
             fresh: true,
@@ -368,10 +371,13 @@ impl Conn {
         }
     }
 
-    /// A write stopped at `WouldBlock`: the connection waits for the
-    /// socket to become writable.
-    pub(crate) fn write_blocked(&self) -> bool {
-        self.write_blocked
+    /// Whether the loop must now have the socket report writable events
+    /// too: true once, the first time a write stopped at `WouldBlock`
+    /// (until then the socket is registered for reading only).
+    pub(crate) fn needs_write_events(&mut self) -> bool {
+        let needs = self.write_blocked && !self.write_events;
+        self.write_events |= needs;
+        needs
     }
 
     /// The same connection, marked as one that came through TLS.
@@ -1325,10 +1331,14 @@ mod tests {
     #[test]
     fn partial_writes_wait_for_writable() {
         let mut h = Harness::new();
+        assert!(!h.conn.needs_write_events(), "nothing has blocked yet");
         h.io.write_room = Some(10);
         assert_eq!(h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Next::Wait);
         assert_eq!(h.io.output.len(), 10);
         assert!(h.conn.holds_buffers(), "owes bytes, keeps its buffers");
+        // The first blocked write asks the loop for writable events, once.
+        assert!(h.conn.needs_write_events());
+        assert!(!h.conn.needs_write_events());
         h.io.write_room = None;
         assert_eq!(
             h.event(Ready {
@@ -1341,6 +1351,10 @@ mod tests {
         out.insert_str(0, "");
         assert_eq!(out.len(), ok("hi").len());
         assert!(h.conn.is_idle());
+        // Blocking again later asks nothing more: the events are on.
+        h.io.write_room = Some(0);
+        assert_eq!(h.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Next::Wait);
+        assert!(!h.conn.needs_write_events());
     }
 
     #[test]

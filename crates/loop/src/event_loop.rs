@@ -54,8 +54,6 @@ enum Event {
 struct Entry {
     stream: Socket,
     conn: Conn,
-    /// The socket is registered for writable events too (see `add`).
-    writable: bool,
     _permit: Permit,
 }
 
@@ -383,7 +381,6 @@ impl EventLoop {
         let entry = self.conns.insert(Entry {
             stream,
             conn: Conn::new(peer, now, &self.timeouts).over_tls(tls),
-            writable: false,
             _permit: permit,
         });
         let e = self.conns.get_mut(entry).expect("just inserted");
@@ -452,10 +449,9 @@ impl EventLoop {
         }
         *idle_mark = idle;
         self.deadlines.update(key, entry.conn.timer());
-        if entry.conn.write_blocked() && !entry.writable {
+        if entry.conn.needs_write_events() {
             // Re-registering reports the socket at once if it has become
             // writable since the write that would have blocked.
-            entry.writable = true;
             if self
                 .poll
                 .registry()
