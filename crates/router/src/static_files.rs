@@ -8,7 +8,7 @@
 //! memory flat.
 
 use std::borrow::Cow;
-use std::fs::{File, Metadata};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -122,30 +122,30 @@ impl StaticFiles {
             Ok(target) => target,
             Err(res) => return res,
         };
-        let meta = match target.metadata() {
-            Ok(meta) => meta,
-            Err(e) => return io_error(&e),
+        let opened = open(&target);
+        let is_dir = match &opened {
+            Ok((_, meta)) => meta.is_dir(),
+            // A directory can be searchable without being readable: its
+            // index may still be served.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                target.metadata().is_ok_and(|meta| meta.is_dir())
+            }
+            Err(_) => false,
         };
-        let (file, name) = if meta.is_dir() {
+        let (opened, name) = if is_dir {
+            drop(opened); // the directory itself
             if !wants_directory {
                 return redirect_to_directory(request_path, req.query());
             }
             match inside(root, &target.join("index.html")) {
-                Ok(index) => (index, Cow::Borrowed("index.html")),
+                Ok(index) => (open(&index), Cow::Borrowed("index.html")),
                 Err(res) => return res,
             }
         } else if wants_directory {
             return not_found();
         } else {
-            (target, relative)
+            (opened, relative)
         };
-        // Checked by path before opening: opening a FIFO would block.
-        match file.metadata() {
-            Ok(meta) if meta.is_file() => {}
-            Ok(_) => return not_found(),
-            Err(e) => return io_error(&e),
-        }
-        let opened = File::open(&file).and_then(|f| f.metadata().map(|meta| (f, meta)));
         match opened {
             Ok((f, meta)) if meta.is_file() => {
                 let entity = Entity::new(&meta, unix_now());
@@ -155,6 +155,23 @@ impl StaticFiles {
             Err(e) => io_error(&e),
         }
     }
+}
+
+/// Open `path` for reading, and what it is. `O_NONBLOCK`, as nginx opens
+/// files: a FIFO (which would block the loop until a writer came) opens at
+/// once and is then refused as not a regular file; regular files ignore
+/// the flag. One path walk, and the checks are of what was opened.
+fn open(path: &Path) -> io::Result<(File, Metadata)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
 }
 
 /// What the response needs to know of a file: its length and validators.
@@ -863,6 +880,30 @@ mod tests {
         assert_eq!(res.header("accept-ranges"), Some("bytes"));
         let head = call(&r, "HEAD", "/static/hello.txt");
         assert_same(&head, &call(&r, "GET", "/static/hello.txt"), "HEAD");
+    }
+
+    /// A FIFO under the root is not a regular file: `404`, at once, not
+    /// an open that waits for a writer (and blocks the loop meanwhile).
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let fx = Fixture::new();
+        let fifo = fx.root().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(made.success(), "mkfifo failed");
+        let r = fx.router();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let res = call(&r, "GET", "/static/pipe");
+            let _ = tx.send((res.status.code(), body(&res)));
+        });
+        let (status, body) = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the request for a FIFO blocked");
+        assert_eq!((status, body), (404, b"404 Not Found\n".to_vec()));
     }
 
     #[test]
