@@ -345,7 +345,13 @@ impl EventLoop {
                 self.each_listener(listener::pause);
             }
         }
-        self.accept(now);
+        match self.accepts {
+            // The next poll reports a listener that has clients waiting;
+            // trying now could only find out with a failing `accept`.
+            Accepts::Level => {}
+            // No report will come for clients that arrived meanwhile.
+            Accepts::Edge => self.accept(now),
+        }
     }
 
     fn each_listener(&mut self, mut f: impl FnMut(&mio::Registry, &mut TcpListener, Token)) {
