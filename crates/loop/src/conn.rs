@@ -317,8 +317,8 @@ pub(crate) struct Conn {
     read_closed: bool,
     /// The last write stopped at `WouldBlock`: wait for a writable event.
     write_blocked: bool,
-    /// The loop has been asked for writable events (`needs_write_events`).
-    write_events: bool,
+    /// Whether the socket reports writable events (`needs_write_events`).
+    write_events: WriteEvents,
     /// The peer sent FIN.
     peer_closed: bool,
     /// Shutdown asked the connection to finish its request and close.
@@ -342,6 +342,16 @@ pub(crate) struct Conn {
     tls: bool,
 }
 
+/// A socket is registered for reading; writable events are asked for once
+/// the connection first waits with output owed, and kept from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteEvents {
+    Off,
+    /// Owed output is waiting: the loop must ask for writable events.
+    Wanted,
+    On,
+}
+
 impl Conn {
     /// A connection accepted at `now`: it has the header timeout to send
     /// its first request.
@@ -358,7 +368,7 @@ impl Conn {
             read_ready: false,
             read_closed: false,
             write_blocked: false,
-            write_events: false,
+            write_events: WriteEvents::Off,
             peer_closed: false,
             draining: false,
             fresh: true,
@@ -372,11 +382,13 @@ impl Conn {
     }
 
     /// Whether the loop must now have the socket report writable events
-    /// too: true once, the first time a write stopped at `WouldBlock`
-    /// (until then the socket is registered for reading only).
+    /// too: true once, the first time the connection waits with bytes
+    /// owed (until then the socket is registered for reading only).
     pub(crate) fn needs_write_events(&mut self) -> bool {
-        let needs = self.write_blocked && !self.write_events;
-        self.write_events |= needs;
+        let needs = self.write_events == WriteEvents::Wanted;
+        if needs {
+            self.write_events = WriteEvents::On;
+        }
         needs
     }
 
@@ -461,6 +473,11 @@ impl Conn {
             return next;
         }
         let owed = bufs.written < bufs.write.len() || io.pending();
+        if owed && self.write_events == WriteEvents::Off {
+            // Only the socket draining moves owed bytes; that includes TLS
+            // records the transport holds after a write it reported whole.
+            self.write_events = WriteEvents::Wanted;
+        }
         self.rearm(&bufs, owed, shared.clock);
         let idle = matches!(self.state, State::Head { .. })
             && bufs.read.unconsumed().is_empty()

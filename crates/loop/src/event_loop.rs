@@ -124,22 +124,16 @@ impl EventLoop {
             timeouts,
         } = setup;
         // Both listeners get the same mode: level-triggered where the
-        // system allows, and if one is refused, both stay edge-triggered.
+        // system allows, and if either is refused, both edge-triggered.
         let mut accepts = Accepts::Level;
-        if let Some(listener) = &mut listener {
-            accepts = listener::register(poll.registry(), listener, LISTENER)?;
-        }
-        if let Some(listener) = &mut tls_listener {
-            if listener::register(poll.registry(), listener, LISTENER_TLS)? == Accepts::Edge {
-                accepts = Accepts::Edge;
+        for (listener, token) in [(&mut listener, LISTENER), (&mut tls_listener, LISTENER_TLS)] {
+            if let Some(listener) = listener {
+                if listener::register(poll.registry(), listener, token)? == Accepts::Edge {
+                    accepts = Accepts::Edge;
+                }
             }
         }
-        if accepts == Accepts::Edge {
-            if let Some(listener) = &mut listener {
-                listener::pause(poll.registry(), listener, LISTENER);
-            }
-        }
-        Ok(EventLoop {
+        let mut event_loop = EventLoop {
             poll,
             commands,
             listener,
@@ -158,7 +152,11 @@ impl EventLoop {
             date: HttpDate::new(unix_now()),
             heads: HeadCache::new(),
             draining: false,
-        })
+        };
+        if accepts == Accepts::Edge {
+            event_loop.each_listener(listener::pause);
+        }
+        Ok(event_loop)
     }
 
     /// Serve until shut down and drained.
@@ -393,9 +391,10 @@ impl EventLoop {
         // Registered for reading only (edge-triggered), as nginx does:
         // registered for writing too, a new socket is reported writable at
         // once, a round of the loop per connection for nothing. Writable
-        // events are asked for the first time a write would block (see
-        // `drive`) and kept from then on, so a connection makes at most
-        // one more `epoll_ctl`, and most never do.
+        // events are asked for the first time the connection waits with
+        // bytes owed (a write that would block, or TLS records the
+        // transport still holds; see `drive`) and kept from then on, so a
+        // connection makes at most one more `epoll_ctl`, and most never do.
         if self
             .poll
             .registry()
@@ -457,7 +456,7 @@ impl EventLoop {
         self.deadlines.update(key, entry.conn.timer());
         if entry.conn.needs_write_events() {
             // Re-registering reports the socket at once if it has become
-            // writable since the write that would have blocked.
+            // writable since the write that stopped.
             if self
                 .poll
                 .registry()

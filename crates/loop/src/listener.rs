@@ -65,8 +65,9 @@ pub(crate) fn register(
 /// Stop `listener` from reporting until [`resume`]: edge-triggered again,
 /// so at most one more report per new arrival.
 pub(crate) fn pause(registry: &Registry, listener: &mut TcpListener, token: Token) {
-    // Failing, it stays as it was: level-triggered, the loop would
-    // wake for nothing until it resumes; the loop serves on either way.
+    // This fails only when the kernel is out of memory; the listener then
+    // stays level-triggered and the loop, still serving, polls without
+    // sleeping (a busy core) until it accepts again.
     let _ = registry.reregister(listener, token, Interest::READABLE);
 }
 

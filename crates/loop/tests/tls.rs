@@ -31,6 +31,14 @@ fn app(req: &Request<'_>) -> Response {
         ),
         "/tls" => Response::text_owned(Status::OK, format!("tls={}", req.is_tls())),
         "/big" => Response::with_body(Status::OK, "application/octet-stream", Body::Bytes(big())),
+        "/bytes" => {
+            let n = req.query().and_then(|q| q.parse().ok()).unwrap_or(0);
+            Response::with_body(
+                Status::OK,
+                "application/octet-stream",
+                Body::Bytes(vec![b'x'; n]),
+            )
+        }
         path => Response::text_owned(Status::OK, format!("path={path}")),
     }
 }
@@ -369,6 +377,50 @@ fn a_response_larger_than_the_socket_takes_goes_out_over_tls_as_the_client_reads
     assert!(res[0].body == big(), "the body differs");
     assert_eq!(res[1].text(), "path=/after");
     drop(client);
+    stop(server);
+}
+
+/// The socket fills while rustls still holds records of a response the
+/// connection wrote whole (a small receive window, the head in two pieces
+/// so the general write path answers): the loop must still hear when the
+/// socket drains. Registered for reading only, it once did not, and these
+/// responses stopped at 64 KiB until the write timeout.
+#[test]
+fn tls_records_left_over_when_the_socket_fills_still_go_out() {
+    let cert = write_cert();
+    let server = start(&cert, AcceptMode::ReusePort, 1);
+    let addr = server.tls_addr().unwrap();
+    for kib in [80, 96, 112] {
+        let n = kib * 1024;
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        socket.set_tcp_mss(536).expect("TCP_MAXSEG");
+        socket.connect(&addr.into()).expect("connect");
+        let tcp: TcpStream = socket.into();
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let conn = ClientConnection::new(
+            client_config(&cert, &[b"http/1.1"]),
+            ServerName::try_from("localhost").unwrap(),
+        )
+        .expect("client connection");
+        let mut client = StreamOwned::new(conn, tcp);
+        let warm = request(&mut client, b"GET /bytes?5 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(warm.text(), "xxxxx");
+
+        client
+            .write_all(format!("GET /bytes?{n} HTTP/1.1\r\n").as_bytes())
+            .unwrap();
+        client.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        client.write_all(b"Host: x\r\n\r\n").unwrap();
+        client.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150)); // not reading yet
+        let mut buf = Vec::new();
+        let res = read_responses(&mut client, &mut buf, 1).remove(0);
+        assert_eq!(res.body.len(), n, "{kib} KiB");
+        assert!(res.body.iter().all(|&b| b == b'x'), "{kib} KiB");
+    }
     stop(server);
 }
 
