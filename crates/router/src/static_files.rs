@@ -78,8 +78,10 @@ use crate::router::{origin_path, Handler};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// **Implementation notes:** the file is checked, then opened by its
-/// canonical path, and its length and validators come from the open file;
+/// **Implementation notes:** the path is canonicalized and checked to lie
+/// under `root`, then opened by its canonical path without blocking (as
+/// nginx opens files: a FIFO does not wait for a writer), and what it is,
+/// its length and its validators come from the open file;
 /// a symlink swapped in between the check and the open by someone who can
 /// write under `root` is not guarded against. A file that shrinks while it
 /// is read is `500`.
@@ -169,7 +171,15 @@ fn open(path: &Path) -> io::Result<(File, Metadata)> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path)?;
+    let file = options.open(path).map_err(|e| {
+        // A socket (ENXIO) or a device without a driver (ENODEV) is not a
+        // file to serve, like any other that is not a regular file.
+        #[cfg(unix)]
+        if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENODEV)) {
+            return io::Error::from(io::ErrorKind::NotFound);
+        }
+        e
+    })?;
     let meta = file.metadata()?;
     Ok((file, meta))
 }
@@ -880,6 +890,22 @@ mod tests {
         assert_eq!(res.header("accept-ranges"), Some("bytes"));
         let head = call(&r, "HEAD", "/static/hello.txt");
         assert_same(&head, &call(&r, "GET", "/static/hello.txt"), "HEAD");
+    }
+
+    /// A Unix socket under the root is not a regular file either: `404`
+    /// (its open fails with ENXIO, which is no server error).
+    #[cfg(unix)]
+    #[test]
+    fn a_unix_socket_is_not_found() {
+        let fx = Fixture::new();
+        let _socket = std::os::unix::net::UnixListener::bind(fx.root().join("sock")).unwrap();
+        check(
+            &fx.router(),
+            "/static/sock",
+            404,
+            Some("text/plain; charset=utf-8"),
+            "404 Not Found\n",
+        );
     }
 
     /// A FIFO under the root is not a regular file: `404`, at once, not
