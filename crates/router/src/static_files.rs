@@ -35,7 +35,9 @@ use crate::router::{origin_path, Handler};
 /// - `Content-Type` comes from the extension (`; charset=utf-8` on text
 ///   types); an unknown one is `application/octet-stream`.
 /// - A file that does not exist is `404`, one the server may not read `403`,
-///   any other I/O error `500`. Anything but a regular file is `404`.
+///   any other I/O error `500`. Anything but a regular file is `404`, and
+///   so is a path that cannot name one: through a file (`a.txt/b`), with a
+///   name too long, or through a symlink loop.
 ///
 /// Validators and conditional requests (RFC 9110 §8.8, §13):
 ///
@@ -171,15 +173,7 @@ fn open(path: &Path) -> io::Result<(File, Metadata)> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(|e| {
-        // A socket (ENXIO) or a device without a driver (ENODEV) is not a
-        // file to serve, like any other that is not a regular file.
-        #[cfg(unix)]
-        if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENODEV)) {
-            return io::Error::from(io::ErrorKind::NotFound);
-        }
-        e
-    })?;
+    let file = options.open(path)?;
     let meta = file.metadata()?;
     Ok((file, meta))
 }
@@ -679,11 +673,32 @@ fn redirect_to_directory(path: &str, query: Option<&str>) -> Response {
 }
 
 fn io_error(e: &io::Error) -> Response {
+    if is_no_such_file(e) {
+        return Response::error(Status::NOT_FOUND);
+    }
     Response::error(match e.kind() {
         io::ErrorKind::NotFound => Status::NOT_FOUND,
         io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
         _ => Status::INTERNAL_SERVER_ERROR,
     })
+}
+
+/// Errors that say the path names no file the server could serve, as
+/// nginx reads them: a file used as a directory (`hello.txt/x`,
+/// ENOTDIR), a name too long (ENAMETOOLONG), a symlink loop (ELOOP), a
+/// socket (ENXIO) or a device without a driver (ENODEV). A client can ask
+/// for any of them; none is a server error.
+#[cfg(unix)]
+fn is_no_such_file(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP | libc::ENXIO | libc::ENODEV)
+    )
+}
+
+#[cfg(not(unix))]
+fn is_no_such_file(_e: &io::Error) -> bool {
+    false
 }
 
 /// The `Content-Type` for a file named `name`, by its extension (ASCII
@@ -892,20 +907,28 @@ mod tests {
         assert_same(&head, &call(&r, "GET", "/static/hello.txt"), "HEAD");
     }
 
-    /// A Unix socket under the root is not a regular file either: `404`
-    /// (its open fails with ENXIO, which is no server error).
+    /// What names no servable file is `404`, not a server error: a Unix
+    /// socket (its open fails with ENXIO), a file used as a directory
+    /// (ENOTDIR), a name longer than the file system allows
+    /// (ENAMETOOLONG), a symlink loop (ELOOP).
     #[cfg(unix)]
     #[test]
-    fn a_unix_socket_is_not_found() {
+    fn paths_that_name_no_servable_file_are_not_found() {
         let fx = Fixture::new();
         let _socket = std::os::unix::net::UnixListener::bind(fx.root().join("sock")).unwrap();
-        check(
-            &fx.router(),
+        std::os::unix::fs::symlink("loop-b", fx.root().join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", fx.root().join("loop-b")).unwrap();
+        let r = fx.router();
+        let long = format!("/static/{}", "n".repeat(300));
+        for target in [
             "/static/sock",
-            404,
-            Some("text/plain; charset=utf-8"),
-            "404 Not Found\n",
-        );
+            "/static/hello.txt/x",
+            &long,
+            "/static/loop-a",
+        ] {
+            let res = call(&r, "GET", target);
+            assert_eq!(res.status.code(), 404, "{target}");
+        }
     }
 
     /// A FIFO under the root is not a regular file: `404`, at once, not
