@@ -100,6 +100,7 @@ impl TlsConfig {
             tcp,
             tls,
             tcp_eof: false,
+            write_shut: false,
         })
     }
 }
@@ -110,6 +111,10 @@ pub(crate) struct TlsStream {
     pub(crate) tcp: TcpStream,
     tls: ServerConnection,
     tcp_eof: bool,
+    /// Our FIN has been sent (`shutdown_write`): nothing more can go out,
+    /// and whatever rustls still holds (a close_notify the full socket did
+    /// not take) is given up rather than written into an EPIPE.
+    write_shut: bool,
 }
 
 /// A peer's TLS mistake (a bad record, plain HTTP to the TLS port) ends its
@@ -127,7 +132,7 @@ impl TlsStream {
 
     fn flush_counting(&mut self) -> io::Result<Flushed> {
         let mut wrote = false;
-        while self.tls.wants_write() {
+        while self.tls.wants_write() && !self.write_shut {
             match self.tls.write_tls(&mut self.tcp) {
                 Ok(n) => wrote |= n > 0,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -197,13 +202,18 @@ impl Write for TlsStream {
 
 impl Transport for TlsStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
+        // The close_notify goes out if the socket takes it; the FIN goes
+        // out either way, so a lingering connection's reads never try to
+        // write after it.
         self.tls.send_close_notify();
         self.flush_tls()?;
-        self.tcp.shutdown(Shutdown::Write)
+        self.tcp.shutdown(Shutdown::Write)?;
+        self.write_shut = true;
+        Ok(())
     }
 
     fn pending(&self) -> bool {
-        self.tls.wants_write()
+        self.tls.wants_write() && !self.write_shut
     }
 
     fn flush_pending(&mut self) -> io::Result<Flushed> {
@@ -219,5 +229,121 @@ impl Transport for TlsStream {
     /// may leave bytes in the socket, and no new event will announce them.
     fn short_read_drains(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{TcpListener, TcpStream as StdStream};
+
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, RootCertStore};
+
+    use super::*;
+
+    /// A server `TlsStream` and a rustls client over loopback, handshake
+    /// done; the client's socket does not block.
+    fn pair() -> (TlsStream, ClientConnection, StdStream) {
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let dir = std::env::temp_dir().join(format!("netrunner-tls-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, key.cert.pem()).unwrap();
+        std::fs::write(&key_file, key.signing_key.serialize_pem()).unwrap();
+        let config = TlsConfig::from_pem_files(&cert, &key_file).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sock = StdStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        accepted.set_nonblocking(true).unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let mut server = config.accept(TcpStream::from_std(accepted)).unwrap();
+
+        let mut roots = RootCertStore::empty();
+        roots.add(key.cert.der().clone()).unwrap();
+        let client_config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let mut client = ClientConnection::new(
+            Arc::new(client_config),
+            ServerName::try_from("localhost").unwrap(),
+        )
+        .unwrap();
+        let mut buf = [0u8; 1024];
+        for _ in 0..1000 {
+            if !client.is_handshaking() && !server.tls.is_handshaking() {
+                return (server, client, sock);
+            }
+            while client.wants_write() {
+                client.write_tls(&mut sock).unwrap();
+            }
+            // Reads the client's flight and sends the server's.
+            let _ = server.read(&mut buf);
+            match client.read_tls(&mut sock) {
+                Ok(_) => {
+                    client.process_new_packets().unwrap();
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => panic!("client read: {e}"),
+            }
+        }
+        panic!("the handshake did not finish");
+    }
+
+    /// Lingering after an error response: our write side is shut while
+    /// rustls still holds records the full socket did not take. What it
+    /// holds is given up; the reads that drain the client's late bytes
+    /// must not fail trying to write it (they once did, with EPIPE, and
+    /// the connection closed on unread bytes, which resets it).
+    #[test]
+    fn after_shutdown_write_reads_do_not_try_to_write() {
+        let (mut server, mut client, mut sock) = pair();
+        let chunk = vec![b'x'; 16 * 1024];
+        let mut filled = false;
+        for _ in 0..20_000 {
+            match server.write(&chunk) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    filled = true;
+                    break;
+                }
+                Err(e) => panic!("server write: {e}"),
+            }
+        }
+        assert!(filled, "the socket never filled");
+        assert!(server.pending(), "records wait inside rustls");
+
+        server.shutdown_write().unwrap();
+        assert!(!server.pending(), "nothing can go out after the FIN");
+        assert!(server.flush_pending().unwrap().done);
+
+        // The client, not reading yet, sends a little more.
+        client.writer().write_all(b"late bytes").unwrap();
+        while client.wants_write() {
+            client.write_tls(&mut sock).unwrap();
+        }
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            match server.read(&mut buf) {
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got.len() >= 10 {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => panic!("a read after shutdown_write failed: {e}"),
+            }
+        }
+        assert_eq!(got, b"late bytes");
     }
 }
