@@ -63,6 +63,38 @@ pub(crate) fn split_included(out: &str) -> (&str, Vec<(String, String)>, &str) {
     }
 }
 
+/// A 200 KB chunked upload to the echo route `url` (curl with `extra`
+/// arguments first, e.g. TLS trust), written to a file: it must come back
+/// byte for byte. `None` when there is no curl.
+pub(crate) fn chunked_upload_echoes(extra: &[&str], url: &str) -> Option<()> {
+    let dir = TempDir::new();
+    let data: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let input = dir.write("upload.bin", &data);
+    let output = dir.path().join("download.bin");
+    let upload = format!("@{}", input.display());
+    let mut args = extra.to_vec();
+    args.extend([
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &upload,
+        "-o",
+        output.to_str().expect("UTF-8 temp path"),
+        "-w",
+        "%{http_code}",
+        url,
+    ]);
+    assert_eq!(curl_ok(&args)?, "200");
+    let echoed = std::fs::read(&output).expect("curl output file");
+    assert!(
+        echoed == data,
+        "echoed {} bytes of {}",
+        echoed.len(),
+        data.len()
+    );
+    Some(())
+}
+
 pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -127,32 +159,7 @@ fn curl_post_echo() {
 #[test]
 fn curl_chunked_upload_echo() {
     let s = Server::start(&[]);
-    let dir = TempDir::new();
-    let data: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let input = dir.write("upload.bin", &data);
-    let output = dir.path().join("download.bin");
-    let url = format!("http://{}/echo", s.addr());
-    let upload = format!("@{}", input.display());
-    let args = [
-        "-H",
-        "Transfer-Encoding: chunked",
-        "--data-binary",
-        &upload,
-        "-o",
-        output.to_str().expect("UTF-8 temp path"),
-        "-w",
-        "%{http_code}",
-        &url,
-    ];
-    let Some(code) = curl_ok(&args) else { return };
-    assert_eq!(code, "200");
-    let echoed = std::fs::read(&output).expect("curl output file");
-    assert!(
-        echoed == data,
-        "echoed {} bytes of {}",
-        echoed.len(),
-        data.len()
-    );
+    chunked_upload_echoes(&[], &format!("http://{}/echo", s.addr()));
 }
 
 #[test]

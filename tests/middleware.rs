@@ -3,118 +3,13 @@
 //! (preflights, allowed and other origins, `*`) and `--rate-limit N/s`
 //! (`429` with `Retry-After`, then recovery).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::util::{bin, Conn, Response, Server};
-
-/// How long the server may take to start, or to print a log line.
-const WAIT: Duration = Duration::from_secs(10);
+use crate::curl::curl_ok;
+use crate::util::{Response, Server};
 
 // ----------------------------------------------------------- access log --
-
-/// What the stdout reader thread saw.
-#[derive(Debug)]
-enum Out {
-    Listening(String),
-    Line(String),
-}
-
-/// A server started here, with its stdout lines after the listening line
-/// on a channel (`util::Server` keeps its stdout to itself); killed on drop.
-#[derive(Debug)]
-struct LoggingServer {
-    child: Child,
-    addr: SocketAddr,
-    lines: mpsc::Receiver<Out>,
-}
-
-impl LoggingServer {
-    fn start(args: &[&str]) -> LoggingServer {
-        let mut child = Command::new(bin())
-            .args(["--addr", "127.0.0.1:0", "--threads", "2"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin().display()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        // Drains stdout until the child exits, so the server never blocks
-        // on a full pipe.
-        thread::spawn(move || {
-            let mut listening = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let out = match line.strip_prefix("netrunner listening on http://") {
-                    Some(addr) if !listening => {
-                        listening = true;
-                        Out::Listening(addr.trim().to_owned())
-                    }
-                    _ => Out::Line(line),
-                };
-                if tx.send(out).is_err() {
-                    break;
-                }
-            }
-        });
-        let addr = match lines.recv_timeout(WAIT) {
-            Ok(Out::Listening(addr)) => addr,
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("server {args:?}: no listening line first: {other:?}");
-            }
-        };
-        let addr = addr
-            .parse()
-            .unwrap_or_else(|e| panic!("listening address {addr:?}: {e}"));
-        LoggingServer { child, addr, lines }
-    }
-
-    fn connect(&self) -> Conn {
-        Conn::connect(self.addr)
-    }
-
-    fn request(&self, raw: &str) -> Response {
-        let mut conn = self.connect();
-        conn.send(raw.as_bytes());
-        if raw.starts_with("HEAD ") {
-            conn.read_head_response()
-        } else {
-            conn.read_response()
-        }
-    }
-
-    /// The next stdout line, waiting at most 10 s.
-    #[track_caller]
-    fn next_line(&self) -> String {
-        match self.lines.recv_timeout(WAIT) {
-            Ok(Out::Line(line)) => line,
-            other => panic!("no access log line within {WAIT:?}: {other:?}"),
-        }
-    }
-
-    /// Asserts that no further line shows up for a short while.
-    #[track_caller]
-    fn expect_no_more_lines(&self) {
-        if let Ok(out) = self.lines.recv_timeout(Duration::from_millis(300)) {
-            panic!("unexpected stdout: {out:?}");
-        }
-    }
-}
-
-impl Drop for LoggingServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One Combined Log Format line, taken apart.
 #[derive(Debug)]
@@ -254,28 +149,14 @@ fn check_line<'a>(
 /// `HEAD`, each one line with curl's User-Agent.
 #[test]
 fn access_log_with_curl() {
-    let s = LoggingServer::start(&["--access-log"]);
-    let base = format!("http://{}", s.addr);
+    let s = Server::start(&["--access-log"]);
+    let base = format!("http://{}", s.addr());
     let from = unix_now();
-    let curl = |args: &[&str]| {
-        Command::new("curl")
-            .args(["--silent", "--noproxy", "*", "--max-time", "10"])
-            .args(args)
-            .output()
+    let Some(_) = curl_ok(&["-o", "/dev/null", &format!("{base}/hello")]) else {
+        return;
     };
-    let out = match curl(&["-o", "/dev/null", &format!("{base}/hello")]) {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("curl not found on PATH: skipping");
-            return;
-        }
-        Err(e) => panic!("running curl: {e}"),
-    };
-    assert!(out.status.success(), "{out:?}");
-    let out = curl(&["-o", "/dev/null", &format!("{base}/nope")]).expect("curl");
-    assert!(out.status.success(), "{out:?}");
-    let out = curl(&["-I", &format!("{base}/hello")]).expect("curl");
-    assert!(out.status.success(), "{out:?}");
+    curl_ok(&["-o", "/dev/null", &format!("{base}/nope")]).expect("curl");
+    curl_ok(&["-I", &format!("{base}/hello")]).expect("curl");
     // A raw GET /nope, to learn the 404 body's length: the fourth line.
     let not_found = s.request("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(not_found.status, 404, "{not_found:#?}");
@@ -320,7 +201,7 @@ fn clf_size(res: &Response) -> String {
 /// in a field escaped, and `-` for absent fields.
 #[test]
 fn access_log_fields_over_raw_tcp() {
-    let s = LoggingServer::start(&["--access-log"]);
+    let s = Server::start(&["--access-log"]);
     let from = unix_now();
     let mut conn = s.connect();
     conn.send(
@@ -385,7 +266,7 @@ fn access_log_fields_over_raw_tcp() {
 /// Every request gets its line, those the rate limiter refuses included.
 #[test]
 fn access_log_records_rate_limited_requests() {
-    let s = LoggingServer::start(&["--access-log", "--rate-limit", "2/s"]);
+    let s = Server::start(&["--access-log", "--rate-limit", "2/s"]);
     let mut conn = s.connect();
     conn.send(
         b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n\
@@ -403,7 +284,7 @@ fn access_log_records_rate_limited_requests() {
 
 #[test]
 fn no_access_log_by_default() {
-    let s = LoggingServer::start(&[]);
+    let s = Server::start(&[]);
     assert_eq!(
         s.request("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").status,
         200

@@ -71,6 +71,8 @@ pub(crate) struct Server {
     addr: SocketAddr,
     /// The HTTPS address, from the second listening line (TLS servers only).
     tls_addr: Option<SocketAddr>,
+    /// The stdout lines after the listening lines (the access log).
+    lines: mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -113,14 +115,17 @@ impl Server {
             .iter()
             .any(|a| *a == "--tls-cert" || a.starts_with("--tls-cert="));
         let (tx, rx) = mpsc::channel();
-        // The reader thread keeps draining stdout (access log lines) until the
-        // child exits, so the server never blocks on a full pipe.
+        let (line_tx, lines) = mpsc::channel();
+        // The reader thread keeps draining stdout until the child exits, so
+        // the server never blocks on a full pipe; the lines after the
+        // listening lines (the access log) go to `lines`.
         thread::spawn(move || {
             let mut http = None;
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if sent {
+                    let _ = line_tx.send(line);
                     continue;
                 }
                 if let Some(addr) = line.strip_prefix("netrunner listening on http://") {
@@ -164,6 +169,24 @@ impl Server {
             child: Some(child),
             addr,
             tls_addr,
+            lines,
+        }
+    }
+
+    /// The next stdout line after the listening lines, waiting at most
+    /// 10 s.
+    #[track_caller]
+    pub(crate) fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(START_TIMEOUT)
+            .unwrap_or_else(|e| panic!("no stdout line within {START_TIMEOUT:?}: {e}"))
+    }
+
+    /// Asserts that no further stdout line shows up for a short while.
+    #[track_caller]
+    pub(crate) fn expect_no_more_lines(&self) {
+        if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
+            panic!("unexpected stdout: {line:?}");
         }
     }
 
@@ -243,11 +266,16 @@ impl Server {
         Conn::connect_tls(self.tls_addr(), &cert.client_config(), "localhost")
     }
 
-    /// Sends one request on a new connection and reads its response.
+    /// Sends one request on a new connection and reads its response (a
+    /// head alone for `HEAD`).
     pub(crate) fn request(&self, raw: &str) -> Response {
         let mut conn = self.connect();
         conn.send(raw.as_bytes());
-        conn.read_response()
+        if raw.starts_with("HEAD ") {
+            conn.read_head_response()
+        } else {
+            conn.read_response()
+        }
     }
 
     /// `GET path` on a new connection.
