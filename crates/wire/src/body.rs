@@ -489,52 +489,18 @@ fn size_line(src: &[u8]) -> Option<SizeLine> {
 }
 
 /// The offset of the CR that ends a well-formed `[ chunk-ext ]` starting at
-/// `src[i]`, or `None`. The same grammar as [`ext_next`], a run of bytes at
-/// a time: the labels are where [`ext_next`] would be.
+/// `src[i]`, or `None`: [`ext_next`]'s grammar, run over the line (chunk
+/// extensions are rare; the line without one never comes here).
 #[inline(never)]
-fn extension_end(src: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        // `Between` (and `AfterName` without a `=`): `;` or the end.
-        i = skip(src, i, is_whitespace);
-        match *src.get(i)? {
-            b'\r' => return Some(i),
-            b';' => i += 1,
-            _ => return None,
+fn extension_end(src: &[u8], i: usize) -> Option<usize> {
+    let mut at = ExtAt::Between;
+    for (k, &b) in src.get(i..)?.iter().enumerate() {
+        if b == b'\r' && at.may_end() {
+            return Some(i + k);
         }
-        // `NameStart`, `Name`.
-        i = skip(src, i, is_whitespace);
-        let name = i;
-        i = skip(src, i, is_tchar);
-        if i == name {
-            return None;
-        }
-        // `AfterName`.
-        i = skip(src, i, is_whitespace);
-        if *src.get(i)? != b'=' {
-            continue;
-        }
-        // `ValueStart`, then `Value` or `Quoted`.
-        i = skip(src, i + 1, is_whitespace);
-        if *src.get(i)? == b'"' {
-            i += 1;
-            loop {
-                match *src.get(i)? {
-                    b'"' => break,
-                    b'\\' if is_field_text(*src.get(i + 1)?) => i += 2,
-                    b'\\' => return None,
-                    b if is_field_text(b) => i += 1,
-                    _ => return None,
-                }
-            }
-            i += 1;
-        } else {
-            let value = i;
-            i = skip(src, i, is_tchar);
-            if i == value {
-                return None;
-            }
-        }
+        at = ext_next(at, b)?;
     }
+    None
 }
 
 /// The length, CRLF excluded, of the trailer field line at the start of
@@ -586,11 +552,6 @@ static HEX: [u8; 256] = {
 
 /// In [`HEX`]: not a hex digit.
 const NOT_HEX: u8 = 0xff;
-
-/// `BWS` of RFC 9110 §5.6.3: SP / HTAB.
-fn is_whitespace(b: u8) -> bool {
-    matches!(b, b' ' | b'\t')
-}
 
 /// The bytes a trailer field value or a quoted string may hold:
 /// HTAB / SP / VCHAR / obs-text (RFC 9110 §5.5, §5.6.4).

@@ -319,23 +319,17 @@ impl HeadCache {
             return;
         }
         let mark = dst.len();
-        encode_response(res, cx, date, dst);
-        let written = &dst[mark..];
+        encode_head(res, body_length(res), cx, date, dst);
+        let head_end = dst.len();
+        if sends_body(res, cx) {
+            dst.extend_from_slice(res.body.as_bytes());
+        }
         // What is kept: the head, and the body when the key says so.
-        let kept = if key.body == 0 {
-            written.len()
-                - if sends_body(res, cx) {
-                    res.body.as_bytes().len()
-                } else {
-                    0
-                }
-        } else {
-            written.len()
-        };
+        let kept = if key.body == 0 { head_end } else { dst.len() } - mark;
         if kept <= cached.bytes.len() && (key.body != 0 || kept <= CACHED_HEAD_MAX) {
             cached.key = key;
             cached.len = kept;
-            cached.bytes[..kept].copy_from_slice(&written[..kept]);
+            cached.bytes[..kept].copy_from_slice(&dst[mark..mark + kept]);
         }
     }
 }

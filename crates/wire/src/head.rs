@@ -53,8 +53,9 @@ impl Span {
     #[inline]
     fn str<'a>(&self, buf: &'a [u8]) -> &'a str {
         // Every span of a `RequestHead` over text fields (method, target, header
-        // names) was cut from a `&str` httparse validated, at char boundaries;
-        // still, the caller may pair a head with other bytes, so check.
+        // names) was cut at char boundaries from bytes a parser checked (only
+        // visible ASCII on the fast path, a `&str` from httparse); still, the
+        // caller may pair a head with other bytes, so check.
         ascii_or_utf8(self.get(buf)).unwrap_or("")
     }
 }
@@ -412,8 +413,9 @@ impl HeadParser {
             // The request line just ended: let httparse judge it now, so a
             // bad version or method is refused before the rest arrives. Only
             // the line: the fields after it are judged when the head is whole.
+            // (httparse itself: the fast path takes whole heads only.)
             let mut scratch = RequestHead::default();
-            parse_complete(&buf[..line_end], limits, &mut scratch)?;
+            parse_with_httparse(&buf[..line_end], &mut scratch, &mut Fields::default())?;
         }
         // Leading empty lines are not part of the request line.
         let line_len = if self.started {
