@@ -12,7 +12,6 @@ use mio::{Events, Interest, Poll, Token};
 use netrunner_pool::{BufPool, ConnLimit, Permit, Slab};
 use netrunner_wire::{HeadCache, HttpDate, Limits};
 
-use crate::conn::Transport;
 use crate::conn::{Buffers, Clock, Conn, Next, Ready, Shared, Timeouts};
 use crate::deadline::{Deadlines, Kind};
 use crate::handler::Handler;
