@@ -73,5 +73,5 @@ pub use error::RouteError;
 pub use json::{json_response, validate_json, JsonError, MAX_JSON_DEPTH};
 pub use middleware::{Middleware, Next};
 pub use params::{Params, MAX_PARAMS};
-pub use router::{Handler, Router, RouterBuilder};
+pub use router::{origin_path, Handler, Router, RouterBuilder};
 pub use static_files::static_files;

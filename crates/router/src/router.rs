@@ -284,8 +284,16 @@ fn refuse(method: Method, methods: MethodSet) -> Response {
 /// The path to route for a request path: itself in origin form (`/x`), the
 /// path after the authority in absolute form (`http://host/x` gives `/x`,
 /// `http://host` gives `/`), `None` for anything else (`*`, authority form).
+///
+/// ```
+/// use netrunner_router::origin_path;
+/// assert_eq!(origin_path("/a?b"), Some("/a?b"));
+/// assert_eq!(origin_path("http://example.com/a"), Some("/a"));
+/// assert_eq!(origin_path("http://example.com"), Some("/"));
+/// assert_eq!(origin_path("*"), None);
+/// ```
 #[inline]
-pub(crate) fn origin_path(path: &str) -> Option<&str> {
+pub fn origin_path(path: &str) -> Option<&str> {
     if path.starts_with('/') {
         return Some(path);
     }

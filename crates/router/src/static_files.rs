@@ -673,10 +673,8 @@ fn redirect_to_directory(path: &str, query: Option<&str>) -> Response {
 }
 
 fn io_error(e: &io::Error) -> Response {
-    if is_no_such_file(e) {
-        return Response::error(Status::NOT_FOUND);
-    }
     Response::error(match e.kind() {
+        _ if is_no_such_file(e) => Status::NOT_FOUND,
         io::ErrorKind::NotFound => Status::NOT_FOUND,
         io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
         _ => Status::INTERNAL_SERVER_ERROR,

@@ -1,17 +1,15 @@
 //! The default application of CONTRACT.md, as a router, with the
 //! middleware the options ask for.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use netrunner_router::middleware::{AccessLog, Cors, RateLimit};
 use netrunner_router::{
-    json_response, static_files, validate_json, Params, RouteError, Router, RouterBuilder,
+    json_response, origin_path, static_files, validate_json, Next, Params, RouteError, Router,
+    RouterBuilder,
 };
 use netrunner_wire::{Body, Request, Response, Status};
-
-use std::net::SocketAddr;
-
-use netrunner_router::Next;
 
 use crate::options::Options;
 
@@ -27,29 +25,25 @@ pub fn default_app(
     } else {
         None
     };
-    let mut routes = routes(opts.root.clone());
-    if let Some(tls_addr) = https {
-        // Innermost: the access log, the rate limit and CORS see the 308
-        // like any other answer.
-        routes = routes.wrap(move |req: &Request<'_>, next: Next<'_>| {
-            if req.is_tls() {
-                next(req)
-            } else {
-                redirect_to_https(req, tls_addr)
-            }
-        });
-    }
-    Ok(with_middleware(routes, opts, access_log)?)
+    Ok(with_middleware(
+        routes(opts.root.clone()),
+        opts,
+        access_log,
+        https,
+    )?)
 }
 
 /// Wrap `routes` in the middleware `opts` asks for, and nothing else (with
-/// no option, a request meets no middleware at all). The access log is
-/// outermost, so it logs the final answer, a `429` or a preflight's
-/// included; then the rate limit; then CORS.
+/// no option, a request meets no middleware at all). The first wrap is the
+/// outermost: the access log, so it logs the final answer, a `429` or a
+/// preflight's included; then the rate limit; then CORS; innermost, with
+/// `https`, the redirect of plain-HTTP requests, so the others see its
+/// `308` like any other answer.
 fn with_middleware(
     mut routes: RouterBuilder,
     opts: &Options,
     access_log: Option<AccessLog>,
+    https: Option<SocketAddr>,
 ) -> Result<Router, RouteError> {
     if let Some(log) = access_log {
         routes = routes.wrap(log.middleware());
@@ -59,6 +53,15 @@ fn with_middleware(
     }
     if !opts.cors_origins.is_empty() {
         routes = routes.wrap(Cors::new(opts.cors_origins.iter().cloned()).middleware());
+    }
+    if let Some(tls_addr) = https {
+        routes = routes.wrap(move |req: &Request<'_>, next: Next<'_>| {
+            if req.is_tls() {
+                next(req)
+            } else {
+                redirect_to_https(req, tls_addr)
+            }
+        });
     }
     routes.build()
 }
@@ -106,13 +109,7 @@ pub fn redirect_to_https(req: &Request<'_>, tls_addr: SocketAddr) -> Response {
         None => tls_addr.to_string(),
     };
     // The path of an absolute-form target too, and the query as sent.
-    let path = match req.path() {
-        p if p.starts_with('/') => p,
-        p => p
-            .split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-            .unwrap_or("/"),
-    };
+    let path = origin_path(req.path()).unwrap_or("/");
     let location = match req.query() {
         Some(query) => format!("https://{authority}{path}?{query}"),
         None => format!("https://{authority}{path}"),
@@ -198,7 +195,7 @@ mod tests {
     }
 
     fn app(opts: &Options, access_log: Option<AccessLog>) -> Router {
-        with_middleware(routes("/nonexistent".into()), opts, access_log).unwrap()
+        with_middleware(routes("/nonexistent".into()), opts, access_log, None).unwrap()
     }
 
     #[test]
@@ -343,6 +340,41 @@ mod tests {
                 "\"GET /json HTTP/1.1\" 429 22 \"-\" \"-\"",
             ]
         );
+    }
+
+    /// The redirect is the innermost layer: the access log logs its 308
+    /// and CORS answers on it, as on any other answer.
+    #[test]
+    fn the_middleware_sees_the_https_redirect() {
+        let opts = Options {
+            root: "/nonexistent".into(),
+            cors_origins: vec!["https://app.example".into()],
+            ..Options::default()
+        };
+        let sink = Shared::default();
+        let router = with_middleware(
+            routes(opts.root.clone()),
+            &opts,
+            Some(AccessLog::new(sink.clone()).unwrap()),
+            Some("127.0.0.1:8443".parse().unwrap()),
+        )
+        .unwrap();
+        let res = send(
+            &router,
+            "GET",
+            "/hello",
+            &["Origin: https://app.example"],
+            b"",
+        );
+        assert_eq!(res.status, Status::PERMANENT_REDIRECT);
+        assert_eq!(res.header("location"), Some("https://test:8443/hello"));
+        assert_eq!(
+            res.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
+        drop(router);
+        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("\"GET /hello HTTP/1.1\" 308 "), "{log}");
     }
 
     #[test]
